@@ -1,0 +1,53 @@
+"""Run a torch function on NumPy arrays and return its value and vector-Jacobian products."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+REFERENCE_DTYPE = torch.float64
+
+
+def to_torch(array: Any, requires_grad: bool = False) -> torch.Tensor:
+    """A float64 (or integer/bool, unchanged) torch tensor holding a copy of ``array``."""
+    array = np.asarray(array)
+    t = torch.from_numpy(array.copy())
+    if t.is_floating_point():
+        t = t.to(REFERENCE_DTYPE)
+    return t.requires_grad_(requires_grad)
+
+
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def forward(
+    fn: Callable[..., torch.Tensor], arrays: Sequence[np.ndarray], **kwargs: Any
+) -> np.ndarray:
+    """``fn(*arrays, **kwargs)`` computed by torch in float64, as a NumPy array."""
+    with torch.no_grad():
+        return to_numpy(fn(*(to_torch(a) for a in arrays), **kwargs))
+
+
+def vjp(
+    fn: Callable[..., torch.Tensor],
+    arrays: Sequence[np.ndarray],
+    upstream: np.ndarray,
+    wrt: Sequence[int],
+    **kwargs: Any,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Value of ``fn`` and the gradients of ``sum(upstream * fn(...))`` w.r.t. each
+    ``arrays[i]`` with i in ``wrt``.
+
+    An input that does not influence the output gets a zero gradient, as TinyTorch reports.
+    """
+    inputs = [to_torch(a, requires_grad=i in wrt) for i, a in enumerate(arrays)]
+    out = fn(*inputs, **kwargs)
+    leaves = [inputs[i] for i in wrt]
+    grads = torch.autograd.grad(out, leaves, grad_outputs=to_torch(upstream), allow_unused=True)
+    return to_numpy(out), [
+        np.zeros(np.shape(arrays[i])) if g is None else to_numpy(g) for i, g in zip(wrt, grads)
+    ]

@@ -1,0 +1,154 @@
+"""Generic properties run over every registry entry.
+
+* forward equals the float64 torch oracle (and keeps the input dtype);
+* the vector-Jacobian product with a random upstream gradient equals torch's, for every
+  differentiable input;
+* the gradient agrees with central finite differences of the target's own forward in float64
+  (a second oracle that does not depend on torch);
+* every gradient has its input's shape and dtype, however the inputs were broadcast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from oracles import autodiff
+from properties import target
+from properties.registry import OpInfo
+from properties.report import Mismatch, assert_close, failure_message
+from properties.strategies import Sample, values
+from properties.tolerances import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP
+
+
+def run(op: OpInfo, sample: Sample, requires_grad: bool = True) -> tuple[Any, list[Any]]:
+    """Call the op on the target; returns (output tensor, input tensors)."""
+    tt = target.get()
+    wrt = op.wrt(len(sample.arrays))
+    inputs = [tt.tensor(a, requires_grad=requires_grad and i in wrt)
+              for i, a in enumerate(sample.arrays)]
+    return op.call(tt, *inputs, **sample.kwargs), inputs
+
+
+def target_vjp(op: OpInfo, sample: Sample, upstream: np.ndarray) -> tuple[np.ndarray, list]:
+    """Target forward value and the ``.grad`` of each differentiable input after backward."""
+    tt = target.get()
+    out, inputs = run(op, sample)
+    out.backward(tt.tensor(upstream))
+    return tt.array(out), [tt.grad(inputs[i]) for i in op.wrt(len(sample.arrays))]
+
+
+def oracle_forward(op: OpInfo, sample: Sample) -> np.ndarray:
+    return autodiff.forward(op.oracle, sample.arrays, **sample.kwargs)
+
+
+def draw_case(data: st.DataObject, op: OpInfo, dtype: np.dtype) -> tuple[Sample, np.ndarray]:
+    """A sample and an upstream gradient of the output's shape (from the oracle)."""
+    sample = data.draw(op.sample(dtype), label=f"{op.name} sample")
+    shape = oracle_forward(op, sample).shape
+    upstream = data.draw(values(dtype, shape, -2.0, 2.0), label="upstream gradient")
+    return sample, upstream
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+def check_forward(op: OpInfo, sample: Sample) -> None:
+    out, _ = run(op, sample, requires_grad=False)
+    actual = target.get().array(out)
+    expected_dtype = np.result_type(*sample.arrays)
+    if actual.dtype != expected_dtype:
+        raise AssertionError(failure_message(
+            op_name=op.name, check="forward dtype", sample=sample,
+            what=f"output dtype {actual.dtype}, expected {expected_dtype} (the inputs' dtype)",
+            detail=""))
+    assert_close(actual, oracle_forward(op, sample), op.tolerance(expected_dtype),
+                 op_name=op.name, check="forward", what="forward value differs from torch",
+                 sample=sample)
+
+
+def check_vjp(op: OpInfo, sample: Sample, upstream: np.ndarray) -> None:
+    wrt = op.wrt(len(sample.arrays))
+    _, grads = target_vjp(op, sample, upstream)
+    _, expected = autodiff.vjp(op.oracle, sample.arrays, upstream, wrt, **sample.kwargs)
+    tol = op.tolerance(sample.arrays[0].dtype)
+    for i, got, want in zip(wrt, grads, expected):
+        if got is None:
+            raise AssertionError(failure_message(
+                op_name=op.name, check="backward", what=f"input {i} received no gradient",
+                sample=sample, detail="", upstream=upstream))
+        assert_close(got, want, tol, op_name=op.name, check="backward",
+                     what=f"gradient of input {i} differs from torch", sample=sample,
+                     upstream=upstream)
+
+
+def check_grad_shapes(op: OpInfo, sample: Sample, upstream: np.ndarray) -> None:
+    _, grads = target_vjp(op, sample, upstream)
+    for i, g in zip(op.wrt(len(sample.arrays)), grads):
+        x = sample.arrays[i]
+        problem = None
+        if g is None:
+            problem = "no gradient"
+        elif g.shape != x.shape:
+            problem = f"gradient shape {g.shape} != input shape {x.shape}"
+        elif g.dtype != x.dtype:
+            problem = f"gradient dtype {g.dtype} != input dtype {x.dtype}"
+        if problem:
+            raise AssertionError(failure_message(
+                op_name=op.name, check="gradient shape", what=f"input {i}: {problem}",
+                sample=sample, detail="", upstream=upstream))
+
+
+def _objective(op: OpInfo, sample: Sample, upstream: np.ndarray):
+    """x_i -> sum(upstream * op(..., x_i, ...)) evaluated by the target without a graph."""
+    tt = target.get()
+
+    def f(i: int, x: np.ndarray) -> float:
+        arrays = list(sample.arrays)
+        arrays[i] = x
+        with tt.no_grad():
+            out, _ = run(op, Sample(tuple(arrays), sample.kwargs), requires_grad=False)
+        return float(np.sum(upstream * tt.array(out)))
+
+    return f
+
+
+def finite_difference_gradient(op: OpInfo, sample: Sample, upstream: np.ndarray,
+                               i: int) -> np.ndarray:
+    """Central differences of the objective, element by element (used to localize a failure)."""
+    f, h = _objective(op, sample, upstream), FINITE_DIFFERENCE_STEP
+    x = sample.arrays[i]
+    grad = np.zeros(x.shape)
+    for j in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[j] += h
+        minus[j] -= h
+        grad[j] = (f(i, plus) - f(i, minus)) / (2 * h)
+    return grad
+
+
+def check_finite_differences(op: OpInfo, sample: Sample, upstream: np.ndarray,
+                             seed: int) -> None:
+    """Directional derivatives along two random directions per input (two forward calls each);
+    on a mismatch, the full elementwise estimate is computed to say where."""
+    _, grads = target_vjp(op, sample, upstream)
+    f, h = _objective(op, sample, upstream), FINITE_DIFFERENCE_STEP
+    rng = np.random.default_rng(seed)
+    for i, g in zip(op.wrt(len(sample.arrays)), grads):
+        x = sample.arrays[i]
+        g = np.zeros(x.shape) if g is None else g
+        for _ in range(2):
+            v = rng.standard_normal(x.shape)
+            estimate = (f(i, x + h * v) - f(i, x - h * v)) / (2 * h)
+            if Mismatch(np.float64(np.sum(g * v)), np.float64(estimate), FINITE_DIFFERENCE).ok:
+                continue
+            assert_close(g, finite_difference_gradient(op, sample, upstream, i),
+                         FINITE_DIFFERENCE, op_name=op.name, check="finite differences",
+                         what=f"gradient of input {i} differs from central differences",
+                         sample=sample, upstream=upstream)
+            raise AssertionError(failure_message(
+                op_name=op.name, check="finite differences", sample=sample, upstream=upstream,
+                what=f"directional derivative of input {i}: backward gives {np.sum(g * v)!r}, "
+                f"finite differences {estimate!r}", detail=""))

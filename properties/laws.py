@@ -1,0 +1,194 @@
+"""Autograd semantics: laws about how gradients are recorded, accumulated and reset.
+
+These hold for any correct reverse-mode framework, whatever the op: they run over registry
+entries, or over small networks checked against their torch twins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from oracles import autodiff
+from oracles import nn as onn
+from properties import target
+from properties.checks import run
+from properties.registry import OpInfo
+from properties.report import assert_close, failure_message
+from properties.strategies import Sample
+from properties.tolerances import Tolerance, tolerance_for
+
+EXACT = Tolerance(rtol=0.0, atol=0.0)
+
+
+def _fail(op_name: str, check: str, what: str, sample: Sample, upstream: Any = None,
+          replay_call: str | None = None) -> None:
+    raise AssertionError(failure_message(op_name=op_name, check=check, what=what, sample=sample,
+                                         detail="", upstream=upstream, replay_call=replay_call))
+
+
+def _grads(inputs: Sequence[Any], wrt: Sequence[int]) -> list[np.ndarray | None]:
+    tt = target.get()
+    return [tt.grad(inputs[i]) for i in wrt]
+
+
+def check_backward_twice_sums(op: OpInfo, sample: Sample, u1: np.ndarray, u2: np.ndarray) -> None:
+    """Two backward passes without zero_grad leave exactly g(u1) + g(u2) in ``.grad``;
+    after ``zero_grad`` the next pass starts from nothing."""
+    tt = target.get()
+    wrt = op.wrt(len(sample.arrays))
+    separate = []
+    for u in (u1, u2):
+        out, inputs = run(op, sample)
+        out.backward(tt.tensor(u))
+        separate.append(_grads(inputs, wrt))
+    out, inputs = run(op, sample)
+    out.backward(tt.tensor(u1))
+    op.call(tt, *inputs, **sample.kwargs).backward(tt.tensor(u2))
+    for k, (i, got) in enumerate(zip(wrt, _grads(inputs, wrt))):
+        want = separate[0][k] + separate[1][k]
+        if got is None or not np.array_equal(got, want):
+            assert_close(got if got is not None else np.full_like(want, np.nan), want,
+                         EXACT, op_name=op.name,
+                         check="accumulation", sample=sample, upstream=u2,
+                         what=f"input {i}: grad after two backward calls is not exactly the "
+                         "sum of the two separate gradients")
+    for i in wrt:
+        inputs[i].zero_grad()
+    op.call(tt, *inputs, **sample.kwargs).backward(tt.tensor(u2))
+    for k, (i, got) in enumerate(zip(wrt, _grads(inputs, wrt))):
+        if got is None or not np.array_equal(got, separate[1][k]):
+            _fail(op.name, "zero_grad", f"input {i}: after zero_grad() the next backward does "
+                  "not start from zero (grad differs from a fresh backward)", sample, u2)
+
+
+def check_no_grad(op: OpInfo, sample: Sample) -> None:
+    """Under ``no_grad`` the result neither requires grad nor can reach the inputs."""
+    tt = target.get()
+    with tt.no_grad():
+        out, inputs = run(op, sample)
+    if any(out is t for t in inputs):
+        return  # an identity (e.g. Dropout in eval mode) may return its input, as torch does
+    if out.requires_grad:
+        _fail(op.name, "no_grad", "result of an op under no_grad() has requires_grad=True", sample)
+    if any(getattr(out, attr, None) is not None for attr in ("_ctx", "grad_fn", "_grad_fn")):
+        _fail(op.name, "no_grad", "result of an op under no_grad() still holds a graph node",
+              sample)
+    if not tt.autograd.is_grad_enabled():
+        _fail(op.name, "no_grad", "grad mode was not restored on leaving no_grad()", sample)
+
+
+def check_requires_grad_propagates(op: OpInfo, sample: Sample, flags: Sequence[bool]) -> None:
+    """The result requires grad exactly when some input does (``flags`` per input)."""
+    tt = target.get()
+    inputs = [tt.tensor(a, requires_grad=f) for a, f in zip(sample.arrays, flags)]
+    out = op.call(tt, *inputs, **sample.kwargs)
+    if bool(out.requires_grad) != any(flags):
+        _fail(op.name, "requires_grad", f"inputs requires_grad={list(flags)} but result has "
+              f"requires_grad={out.requires_grad}", sample)
+
+
+def check_shared_input(op: OpInfo, x: np.ndarray, upstream: np.ndarray) -> None:
+    """``op(x, x)``: a tensor used twice gets the sum of both uses' gradients (torch agrees)."""
+    tt = target.get()
+    t = tt.tensor(x, requires_grad=True)
+    op.call(tt, t, t).backward(tt.tensor(upstream))
+    _, (want,) = autodiff.vjp(lambda a: op.oracle(a, a), [x], upstream, [0])
+    assert_close(tt.grad(t), want, op.tolerance(x.dtype), op_name=op.name, check="shared input",
+                 what="gradient of x in op(x, x) differs from torch", sample=Sample((x, x)),
+                 upstream=upstream)
+
+
+# ----------------------------------------------------------------------------- networks
+
+
+def build_mlp(widths: Sequence[int], activation: str, seed: int) -> Any:
+    """A target Sequential: Linear(w0, w1), act, Linear(w1, w2), act, ..., Linear (no final act)."""
+    tt = target.get()
+    rng = np.random.default_rng(seed)
+    layers: list[Any] = []
+    classes = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GELU"}
+    for k, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        lin = tt.layers.Linear(n_in, n_out)
+        scale = 1.0 / np.sqrt(n_in)
+        tt.with_params(lin,
+                       weight=tt.tensor(rng.uniform(-2 * scale, 2 * scale, (n_in, n_out)), True),
+                       bias=tt.tensor(rng.uniform(-0.5, 0.5, n_out), True))
+        layers.append(lin)
+        if k < len(widths) - 2:
+            layers.append(getattr(tt.activations, classes[activation])())
+    return tt.layers.Sequential(*layers)
+
+
+def mlp_layout(depth: int, activation: str) -> list[str]:
+    layout = []
+    for k in range(depth):
+        layout.append("linear")
+        if k < depth - 1:
+            layout.append(activation)
+    return layout
+
+
+def check_mlp_gradients_match_torch(widths: Sequence[int], activation: str, x: np.ndarray,
+                                    y: np.ndarray, seed: int) -> None:
+    """Every layer's weight and bias, and the input, get the gradient torch's twin gets for an
+    MSE loss through the whole stack; a gradient that is all zero where torch's is not is
+    reported as a broken chain, naming the first layer it fails to reach."""
+    tt = target.get()
+    model = build_mlp(widths, activation, seed)
+    xt = tt.tensor(x, requires_grad=True)
+    loss = tt.losses.MSELoss()(model(xt), tt.tensor(y))
+    loss.backward()
+
+    twin = onn.sequential_twin(mlp_layout(len(widths) - 1, activation), model.state_dict())
+    inp, out = onn.apply_module(twin, x)
+    ref = torch.nn.functional.mse_loss(out, autodiff.to_torch(y))
+    ref.backward()
+    want = onn.parameter_grads(twin)
+    want["input"] = inp.grad.numpy()
+    sample = Sample((x, y), {"widths": tuple(widths), "activation": activation, "seed": seed})
+    replay = ("laws.check_mlp_gradients_match_torch(kwargs['widths'], kwargs['activation'], "
+              "*arrays, kwargs['seed'])")
+    tol = tolerance_for(x.dtype)
+    assert_close(tt.array(loss), ref.detach().numpy(), tol, op_name="mlp", check="loss",
+                 what="loss differs from the torch twin", sample=sample, replay_call=replay)
+    got = {name: tt.grad(p) for name, p in model.named_parameters()}
+    got["input"] = tt.grad(xt)
+    from_loss_side = [*reversed([n for n in want if n != "input"]), "input"]
+    for name in from_loss_side:  # walking back from the loss, the first gap is where it broke
+        if got.get(name) is None or (not np.any(got[name]) and np.any(want[name])):
+            _fail("mlp", "gradient flow", f"{name} received no gradient (torch's is non-zero): "
+                  "the chain is broken here", sample, replay_call=replay)
+    for name, reference in want.items():
+        assert_close(got[name], reference, tol, op_name="mlp", check="gradient flow",
+                     sample=sample, what=f"gradient of {name} differs from the torch twin",
+                     replay_call=replay)
+
+
+def check_batch_mean_is_mean_of_per_sample(widths: Sequence[int], loss_name: str,
+                                           x: np.ndarray, y: np.ndarray, seed: int) -> None:
+    """With a batch-mean loss, each parameter's gradient is the average of the gradients the
+    samples give one at a time (a closed form: no torch needed)."""
+    tt = target.get()
+    model = build_mlp(widths, "tanh", seed)
+    loss_fn = getattr(tt.losses, loss_name)()
+    params = dict(model.named_parameters())
+
+    def grads_for(rows: slice) -> dict[str, np.ndarray]:
+        model.zero_grad()
+        loss_fn(model(tt.tensor(x[rows])), tt.tensor(y[rows])).backward()
+        return {n: tt.grad(p) for n, p in params.items()}
+
+    whole = grads_for(slice(None))
+    per_sample = [grads_for(slice(i, i + 1)) for i in range(len(x))]
+    sample = Sample((x, y), {"widths": tuple(widths), "loss": loss_name, "seed": seed})
+    for name in params:
+        mean = np.mean([g[name] for g in per_sample], axis=0)
+        assert_close(whole[name], mean, tolerance_for(x.dtype), op_name=loss_name,
+                     check="batch mean", sample=sample, replay_call=(
+                         "laws.check_batch_mean_is_mean_of_per_sample(kwargs['widths'], "
+                         "kwargs['loss'], *arrays, kwargs['seed'])"),
+                     what=f"gradient of {name} over the batch is not the mean of per-sample ones")

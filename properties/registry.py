@@ -1,0 +1,156 @@
+"""The op registry, in the spirit of PyTorch's OpInfo: every op declared once.
+
+An :class:`OpInfo` says how to call the op on the target (``call(tt, *tensors, **kwargs)``,
+where ``tt`` is the :class:`~properties.target.Target`), which torch function is its oracle,
+how to generate its inputs, and which inputs are differentiable. The generic properties in
+:mod:`properties.checks` run over every entry; adding an op is adding one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from oracles import nn as onn
+from oracles import ops as oops
+from properties import samples as gen
+from properties.strategies import DTYPES
+from properties.tolerances import Tolerance, tolerance_for
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    name: str
+    call: Callable[..., Any]
+    oracle: Callable[..., Any]
+    sample: gen.SampleFn
+    differentiable: tuple[int, ...] | None = None  # indices into Sample.arrays; None = all
+    dtypes: tuple[np.dtype, ...] = DTYPES
+    tolerances: dict[np.dtype, Tolerance] | None = None  # per-dtype override, with a reason
+    family: str = "tensor"
+
+    def wrt(self, n_arrays: int) -> tuple[int, ...]:
+        return tuple(range(n_arrays)) if self.differentiable is None else self.differentiable
+
+    def tolerance(self, dtype: np.dtype) -> Tolerance:
+        if self.tolerances and np.dtype(dtype) in self.tolerances:
+            return self.tolerances[np.dtype(dtype)]
+        return tolerance_for(dtype)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _transpose(tt: Any, x: Any, dims: tuple[int, int] | None) -> Any:
+    return x.transpose() if dims is None else x.transpose(*dims)
+
+
+def _linear(tt: Any, x: Any, w: Any, b: Any = None) -> Any:
+    layer = tt.layers.Linear(*w.shape, bias=b is not None)
+    return tt.with_params(layer, weight=w, bias=b)(x)
+
+
+def _loss(cls_name: str) -> Callable[..., Any]:
+    def call(tt: Any, pred: Any, *rest: Any, reduction: str, targets: Any = None) -> Any:
+        loss = getattr(tt.losses, cls_name)(reduction=reduction)
+        return loss(pred, rest[0] if rest else targets)
+
+    return call
+
+
+def _activation(cls_name: str, *arg_names: str) -> Callable[..., Any]:
+    """Call an activation the upstream way: ``Class(**config)(x)`` (``dim`` goes to forward)."""
+
+    def call(tt: Any, x: Any, **kwargs: Any) -> Any:
+        return getattr(tt.activations, cls_name)(**kwargs)(x)
+
+    return call
+
+
+OPS: tuple[OpInfo, ...] = (
+    # --- arithmetic, broadcasting
+    OpInfo("add", lambda tt, a, b: a + b, oops.add, gen.binary()),
+    OpInfo("sub", lambda tt, a, b: a - b, oops.sub, gen.binary()),
+    OpInfo("mul", lambda tt, a, b: a * b, oops.mul, gen.binary()),
+    OpInfo("div", lambda tt, a, b: a / b, oops.div, gen.binary(-3, 3, b_kinks=[0.0])),
+    OpInfo("radd", lambda tt, a, scalar: scalar + a, oops.radd, gen.scalar_left()),
+    OpInfo("rsub", lambda tt, a, scalar: scalar - a, oops.rsub, gen.scalar_left()),
+    OpInfo("rmul", lambda tt, a, scalar: scalar * a, oops.rmul, gen.scalar_left()),
+    OpInfo("rdiv", lambda tt, a, scalar: scalar / a, oops.rdiv, gen.scalar_left(kinks=[0.0])),
+    OpInfo("neg", lambda tt, a: -a, oops.neg, gen.unary()),
+    OpInfo("pow", lambda tt, a, exponent: a**exponent, oops.pow, gen.power()),
+    OpInfo("matmul", lambda tt, a, b: a @ b, oops.matmul, gen.matmul()),
+    # --- reductions
+    OpInfo("sum", lambda tt, x, **kw: x.sum(**kw), oops.sum, gen.reduction()),
+    OpInfo("mean", lambda tt, x, **kw: x.mean(**kw), oops.mean, gen.reduction()),
+    OpInfo("max", lambda tt, x, **kw: x.max(**kw), oops.max, gen.reduction(distinct=True)),
+    OpInfo("min", lambda tt, x, **kw: x.min(**kw), oops.min, gen.reduction(distinct=True)),
+    # --- shape and indexing
+    OpInfo("reshape", lambda tt, x, shape: x.reshape(shape), oops.reshape, gen.reshape()),
+    OpInfo("view", lambda tt, x, shape: x.view(*shape), oops.reshape, gen.reshape()),
+    OpInfo("transpose", _transpose, oops.transpose, gen.transpose()),
+    OpInfo("permute", lambda tt, x, axes: x.permute(*axes), oops.permute, gen.permute()),
+    OpInfo("getitem", lambda tt, x, index: x[index], oops.getitem, gen.getitem()),
+    OpInfo("getitem_repeats", lambda tt, x, index: x[index], oops.getitem,
+           gen.getitem(repeats=True)),
+    OpInfo("concatenate", lambda tt, *xs, axis: tt.tensor_module.concatenate(list(xs), axis),
+           oops.concatenate, gen.joined(stack=False)),
+    OpInfo("stack", lambda tt, *xs, axis: tt.tensor_module.stack(list(xs), axis),
+           oops.stack, gen.joined(stack=True)),
+    # --- elementwise math
+    OpInfo("exp", lambda tt, x: x.exp(), oops.exp, gen.unary()),
+    OpInfo("log", lambda tt, x: x.log(), oops.log, gen.unary(0.1, 5.0)),
+    OpInfo("sqrt", lambda tt, x: x.sqrt(), oops.sqrt, gen.unary(0.1, 5.0)),
+    OpInfo("abs", lambda tt, x: x.abs(), oops.abs, gen.unary(kinks=[0.0])),
+    OpInfo("clip", lambda tt, x, low, high: x.clip(low, high), oops.clip, gen.clip()),
+    OpInfo("where", lambda tt, a, b, condition: tt.tensor_module.where(condition, a, b),
+           oops.where, gen.where()),
+    OpInfo("maximum", lambda tt, a, b: tt.tensor_module.maximum(a, b), oops.maximum,
+           gen.maximum()),
+    # --- activations
+    OpInfo("relu", _activation("ReLU"), onn.relu, gen.unary(kinks=[0.0]), family="activation"),
+    OpInfo("leaky_relu", _activation("LeakyReLU"), onn.leaky_relu,
+           gen.unary(kinks=[0.0], negative_slope=gen.st.sampled_from([0.01, 0.2])),
+           family="activation"),
+    OpInfo("sigmoid", _activation("Sigmoid"), onn.sigmoid, gen.unary(-8, 8), family="activation"),
+    OpInfo("sigmoid_extreme", _activation("Sigmoid"), onn.sigmoid, gen.unary(-200, 200),
+           family="activation"),
+    OpInfo("tanh", _activation("Tanh"), onn.tanh, gen.unary(-5, 5), family="activation"),
+    OpInfo("gelu", _activation("GELU"), onn.gelu,
+           gen.unary(-4, 4, approximate=gen.st.just("none")), family="activation"),
+    OpInfo("gelu_tanh", _activation("GELU"), onn.gelu,
+           gen.unary(-4, 4, approximate=gen.st.just("tanh")), family="activation"),
+    OpInfo("softmax", lambda tt, x, dim: tt.activations.Softmax(dim=dim)(x), onn.softmax,
+           gen.along_dim(), family="activation"),
+    OpInfo("log_softmax", lambda tt, x, dim: tt.activations.LogSoftmax(dim=dim)(x),
+           onn.log_softmax, gen.along_dim(), family="activation"),
+    # --- layers (parameters are inputs: their gradients are checked like any other)
+    OpInfo("linear", _linear, onn.linear, gen.linear(), family="layer"),
+    OpInfo("linear_no_bias", _linear, onn.linear, gen.linear(bias=False), family="layer"),
+    OpInfo("dropout_eval", lambda tt, x, p: tt.layers.Dropout(p).eval()(x), onn.dropout_eval,
+           gen.unary(p=gen.st.sampled_from([0.0, 0.5, 0.9])), family="layer"),
+    # --- losses
+    OpInfo("mse_loss", _loss("MSELoss"), onn.mse_loss,
+           gen.elementwise_loss((-3, 3), (-3, 3)), family="loss"),
+    OpInfo("cross_entropy", _loss("CrossEntropyLoss"), onn.cross_entropy, gen.classification(),
+           family="loss"),
+    OpInfo("binary_cross_entropy", _loss("BinaryCrossEntropyLoss"), onn.binary_cross_entropy,
+           gen.elementwise_loss((0.02, 0.98), (0.0, 1.0)), differentiable=(0,), family="loss"),
+    OpInfo("bce_with_logits", _loss("BCEWithLogitsLoss"), onn.binary_cross_entropy_with_logits,
+           gen.elementwise_loss((-6, 6), (0.0, 1.0)), family="loss"),
+)
+
+BY_NAME: dict[str, OpInfo] = {op.name: op for op in OPS}
+assert len(BY_NAME) == len(OPS), "duplicate op names in the registry"
+
+
+def op_named(name: str) -> OpInfo:
+    return BY_NAME[name]
+
+
+def where_binary_same_shape() -> tuple[OpInfo, ...]:
+    """Binary ops that accept the same tensor twice (for the shared-input law)."""
+    return tuple(BY_NAME[n] for n in ("add", "sub", "mul", "div", "matmul", "maximum"))

@@ -1,0 +1,252 @@
+"""Input generators for registry entries: ``dtype -> SearchStrategy[Sample]``, one per op family.
+
+Each generator composes the primitives of :mod:`properties.strategies`; registry entries pick one
+and pass the op-specific knobs (value range, kink points, extra keyword arguments).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from properties import strategies as S
+from properties.strategies import Sample
+
+SampleFn = Callable[[np.dtype], st.SearchStrategy]
+
+
+def _elements(dtype: np.dtype, low: float, high: float, kinks: Sequence[float]):
+    return S.avoiding(dtype, kinks, low, high) if kinks else S.floats(dtype, low, high)
+
+
+def unary(low: float = -3.0, high: float = 3.0, kinks: Sequence[float] = (), min_dims: int = 0,
+          **kwargs: st.SearchStrategy) -> SampleFn:
+    """One array of any shape, values in [low, high] off ``kinks``; extra kwargs drawn."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        shape = d(S.shapes(min_dims=min_dims))
+        x = d(S.values(dtype, shape, elements=_elements(dtype, low, high, kinks)))
+        return Sample((x,), {k: d(v) for k, v in kwargs.items()})
+
+    return draw
+
+
+def binary(b_low: float = -3.0, b_high: float = 3.0, b_kinks: Sequence[float] = ()) -> SampleFn:
+    """Two arrays of mutually broadcastable shapes; the second off ``b_kinks`` (e.g. 0 for /)."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        sa, sb = d(S.broadcastable(2))
+        a = d(S.values(dtype, sa))
+        b = d(S.values(dtype, sb, elements=_elements(dtype, b_low, b_high, b_kinks)))
+        return Sample((a, b))
+
+    return draw
+
+
+def scalar_left(low: float = -3.0, high: float = 3.0, kinks: Sequence[float] = ()) -> SampleFn:
+    """``scalar (op) tensor``: the reflected operators."""
+    return unary(low, high, kinks, scalar=st.floats(-3, 3, allow_subnormal=False))
+
+
+def power() -> SampleFn:
+    return unary(0.2, 3.0, exponent=st.sampled_from([2, 3, 0.5, -1, 1.5, -0.5, 0]))
+
+
+@st.composite
+def _matmul(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    n, k, m = (d(st.integers(1, 4)) for _ in range(3))
+    kind = d(st.sampled_from(["vv", "vm", "mv", "mm", "batched"]))
+    if kind == "batched":
+        ba, bb = d(S.broadcastable(2, max_dims=2))
+        sa, sb = (*ba, n, k), (*bb, k, m)
+    else:
+        sa = (k,) if kind[0] == "v" else (n, k)
+        sb = (k,) if kind[1] == "v" else (k, m)
+    return Sample((d(S.values(dtype, sa)), d(S.values(dtype, sb))))
+
+
+def matmul() -> SampleFn:
+    return _matmul
+
+
+def reduction(distinct: bool = False) -> SampleFn:
+    """One array plus ``axis`` and ``keepdims``; ``distinct`` values for max/min (no ties)."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        shape = d(S.shapes())
+        x = d(S.distinct(dtype, shape)) if distinct else d(S.values(dtype, shape))
+        return Sample((x,), {"axis": d(S.axes(len(shape))), "keepdims": d(st.booleans())})
+
+    return draw
+
+
+@st.composite
+def _reshape(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    shape = d(S.shapes())
+    size = int(np.prod(shape))
+    divisors = [q for q in range(1, size + 1) if size % q == 0]
+    q = d(st.sampled_from(divisors))
+    target = d(st.sampled_from([(size,), (q, size // q), (size // q, 1, q), (-1, q), (q, -1)]))
+    return Sample((d(S.values(dtype, shape)),), {"shape": target})
+
+
+def reshape() -> SampleFn:
+    return _reshape
+
+
+@st.composite
+def _transpose(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    shape = d(S.shapes(min_dims=2))
+    nd = len(shape)
+    dims = d(st.none() | st.tuples(st.integers(-nd, nd - 1), st.integers(-nd, nd - 1)))
+    return Sample((d(S.values(dtype, shape)),), {"dims": dims})
+
+
+def transpose() -> SampleFn:
+    return _transpose
+
+
+@st.composite
+def _permute(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    shape = d(S.shapes(min_dims=1))
+    axes = tuple(d(st.permutations(range(len(shape)))))
+    return Sample((d(S.values(dtype, shape)),), {"axes": axes})
+
+
+def permute() -> SampleFn:
+    return _permute
+
+
+def getitem(repeats: bool = False) -> SampleFn:
+    """An array and an index; ``repeats`` forces an integer index with a repeated entry."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        shape = d(S.shapes(min_dims=1))
+        index = d(S.with_repeats(shape)) if repeats else d(S.indices(shape))
+        return Sample((d(S.values(dtype, shape)),), {"index": index})
+
+    return draw
+
+
+@st.composite
+def _clip(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    low = d(st.sampled_from([-1.0, -0.5, 0.0, None]))
+    high = d(st.sampled_from([0.5, 1.0, 2.0] + ([None] if low is not None else [])))
+    kinks = [b for b in (low, high) if b is not None]
+    shape = d(S.shapes())
+    x = d(S.values(dtype, shape, elements=S.avoiding(dtype, kinks, -3.0, 3.0)))
+    return Sample((x,), {"low": low, "high": high})
+
+
+def clip() -> SampleFn:
+    return _clip
+
+
+@st.composite
+def _where(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    sc, sa, sb = d(S.broadcastable(3))
+    cond = d(hnp.arrays(np.bool_, sc))
+    return Sample((d(S.values(dtype, sa)), d(S.values(dtype, sb))), {"condition": cond})
+
+
+def where() -> SampleFn:
+    return _where
+
+
+@st.composite
+def _maximum(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    sa, sb = d(S.broadcastable(2))
+    return Sample(d(S.interleaved(dtype, sa, sb)))
+
+
+def maximum() -> SampleFn:
+    return _maximum
+
+
+def joined(stack: bool) -> SampleFn:
+    """1-3 arrays to concatenate (same shape but along ``axis``) or to stack (same shape)."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        shape = d(S.shapes(min_dims=0 if stack else 1, max_dims=3))
+        count = d(st.integers(1, 3))
+        nd = len(shape) + (1 if stack else 0)
+        axis = d(st.integers(-nd, nd - 1))
+        arrays = []
+        for _ in range(count):
+            s = list(shape)
+            if not stack:
+                s[axis] = d(st.integers(1, 3))
+            arrays.append(d(S.values(dtype, tuple(s))))
+        return Sample(tuple(arrays), {"axis": axis})
+
+    return draw
+
+
+def along_dim(low: float = -3.0, high: float = 3.0) -> SampleFn:
+    """Softmax-style input: an array (>= 1-D), a ``dim``, and a large common offset that a
+    naive exp would overflow on (the stability check)."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        shape = d(S.shapes(min_dims=1))
+        offset = d(st.sampled_from([0.0, 0.0, 40.0, -300.0, 300.0]))
+        x = d(S.values(dtype, shape, low, high)) + np.asarray(offset, dtype=dtype)
+        return Sample((x.astype(dtype),), {"dim": d(st.integers(-len(shape), len(shape) - 1))})
+
+    return draw
+
+
+# ----------------------------------------------------------------------------- layers, losses
+
+
+def linear(bias: bool = True) -> SampleFn:
+    """Input (batch..., in), weight (in, out) and optionally bias (out,)."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        fan_in, fan_out = d(st.integers(1, 4)), d(st.integers(1, 4))
+        batch = d(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
+        arrays = [d(S.values(dtype, (*batch, fan_in))), d(S.values(dtype, (fan_in, fan_out)))]
+        if bias:
+            arrays.append(d(S.values(dtype, (fan_out,))))
+        return Sample(tuple(arrays))
+
+    return draw
+
+
+REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
+
+
+@st.composite
+def _pair(d: st.DrawFn, dtype: np.dtype, first: Any, second: Any) -> Sample:
+    shape = d(S.shapes(min_dims=1, max_dims=3))
+    return Sample((d(S.values(dtype, shape, elements=first(dtype))),
+                   d(S.values(dtype, shape, elements=second(dtype)))),
+                  {"reduction": d(REDUCTIONS)})
+
+
+def elementwise_loss(pred: tuple[float, float], target: tuple[float, float]) -> SampleFn:
+    """Predictions and targets of one shape, each in its own value range, and a reduction."""
+    return lambda dtype: _pair(dtype, lambda t: S.floats(t, *pred), lambda t: S.floats(t, *target))
+
+
+@st.composite
+def _classification(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    batch, classes = d(st.integers(1, 5)), d(st.integers(1, 5))
+    logits = d(S.values(dtype, (batch, classes), -5.0, 5.0))
+    offset = np.asarray(d(st.sampled_from([0.0, 0.0, 200.0])), dtype=dtype)
+    return Sample(((logits + offset).astype(dtype),),
+                  {"targets": d(S.class_targets(batch, classes)), "reduction": d(REDUCTIONS)})
+
+
+def classification() -> SampleFn:
+    return _classification

@@ -1,0 +1,36 @@
+"""Comparison tolerances, stated once, by dtype (the style of ``torch.testing.assert_close``).
+
+``|actual - expected| <= atol + rtol * |expected|`` elementwise, where ``expected`` is always the
+float64 oracle evaluated on the very values the target received. So the float32 budget is the
+float32 rounding of the target's own arithmetic on inputs of the harness's scale (|x| <= ~10,
+reductions over <= ~100 terms), not a torch-vs-torch same-dtype budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+    def __str__(self) -> str:
+        return f"rtol={self.rtol:g}, atol={self.atol:g}"
+
+
+TOLERANCES: dict[np.dtype, Tolerance] = {
+    np.dtype(np.float64): Tolerance(rtol=1e-7, atol=1e-7),
+    np.dtype(np.float32): Tolerance(rtol=2e-5, atol=2e-5),
+}
+
+# Central differences in float64 with step h: truncation error O(h^2 f'''), rounding O(eps/h).
+FINITE_DIFFERENCE_STEP = 1e-6
+FINITE_DIFFERENCE = Tolerance(rtol=1e-4, atol=1e-6)
+
+
+def tolerance_for(dtype: np.dtype | type) -> Tolerance:
+    return TOLERANCES[np.dtype(dtype)]

@@ -1,0 +1,60 @@
+"""Integration: gradients flow through whole networks (the seed's test_gradient_flow pattern),
+checked against torch twins rather than only "not None"."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from properties import laws, target
+from properties import strategies as S
+
+F64 = np.dtype(np.float64)
+
+
+@st.composite
+def network_case(draw, min_depth=5, max_depth=7):
+    depth = draw(st.integers(min_depth, max_depth), label="depth")
+    widths = draw(st.lists(st.integers(1, 5), min_size=depth + 1, max_size=depth + 1),
+                  label="widths")
+    batch = draw(st.integers(1, 4), label="batch")
+    x = draw(S.values(F64, (batch, widths[0]), -2, 2), label="x")
+    y = draw(S.values(F64, (batch, widths[-1]), -2, 2), label="y")
+    return widths, x, y, draw(st.integers(0, 2**16), label="weight seed")
+
+
+@given(case=network_case(), activation=st.sampled_from(["relu", "tanh", "sigmoid", "gelu"]))
+def test_gradients_reach_every_layer_and_the_input(case, activation):
+    widths, x, y, seed = case
+    laws.check_mlp_gradients_match_torch(widths, activation, x, y, seed)
+
+
+@settings(max_examples=3)
+@given(seed=st.integers(0, 2**16))
+def test_hundred_layer_network_backpropagates(seed):
+    widths = [3] * 101
+    x = np.random.default_rng(seed).uniform(-1, 1, (2, 3))
+    laws.check_mlp_gradients_match_torch(widths, "tanh", x, np.zeros((2, 3)), seed)
+
+
+def test_ten_thousand_op_chain_needs_no_recursion():
+    """Backward must be iterative: a 10 000-node chain is far deeper than Python's stack."""
+    tt = target.get()
+    x = tt.tensor(np.array(0.5), requires_grad=True)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.backward()
+    np.testing.assert_allclose(tt.grad(x), 1.0001**10_000, rtol=1e-9)
+
+
+@given(case=network_case(min_depth=1, max_depth=3))
+def test_batch_mean_mse_averages_per_sample_gradients(case):
+    widths, x, y, seed = case
+    laws.check_batch_mean_is_mean_of_per_sample(widths, "MSELoss", x, y, seed)
+
+
+@given(case=network_case(min_depth=1, max_depth=3), data=st.data())
+def test_batch_mean_cross_entropy_averages_per_sample_gradients(case, data):
+    widths, x, _, seed = case
+    y = data.draw(S.class_targets(len(x), widths[-1]), label="classes")
+    laws.check_batch_mean_is_mean_of_per_sample(widths, "CrossEntropyLoss", x, y, seed)

@@ -1,0 +1,43 @@
+"""Every op in the registry, in float32 and float64: forward and backward against torch,
+backward against finite differences (float64), gradient shapes and dtypes."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from properties import checks
+from properties.registry import OPS
+from properties.strategies import DTYPES
+
+each_op = pytest.mark.parametrize("op", OPS, ids=str)
+each_dtype = pytest.mark.parametrize("dtype", DTYPES, ids=str)
+
+
+@each_op
+@each_dtype
+@given(data=st.data())
+def test_forward_matches_torch(op, dtype, data):
+    checks.check_forward(op, data.draw(op.sample(dtype), label="sample"))
+
+
+@each_op
+@each_dtype
+@given(data=st.data())
+def test_backward_matches_torch(op, dtype, data):
+    checks.check_vjp(op, *checks.draw_case(data, op, dtype))
+
+
+@each_op
+@given(data=st.data())
+def test_backward_matches_finite_differences(op, data):
+    sample, upstream = checks.draw_case(data, op, np.dtype(np.float64))
+    seed = data.draw(st.integers(0, 2**32 - 1), label="direction seed")
+    checks.check_finite_differences(op, sample, upstream, seed)
+
+
+@each_op
+@each_dtype
+@given(data=st.data())
+def test_gradient_shape_and_dtype_match_input(op, dtype, data):
+    checks.check_grad_shapes(op, *checks.draw_case(data, op, dtype))

@@ -1,0 +1,51 @@
+"""TinyTorch: a NumPy-only deep-learning framework, the subject under test of the harness.
+
+Public names are re-exported here; each lives in the module of the same path as upstream
+TinyTorch (``tinytorch.core.tensor``, ``tinytorch.core.layers``, ...).
+"""
+
+from tinytorch.core.activations import (
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from tinytorch.core.autograd import Function, enable_grad, is_grad_enabled, no_grad
+from tinytorch.core.layers import Dropout, Linear, Module, Sequential
+from tinytorch.core.losses import (
+    BCEWithLogitsLoss,
+    BinaryCrossEntropyLoss,
+    CrossEntropyLoss,
+    MSELoss,
+)
+from tinytorch.core.tensor import (
+    Tensor,
+    concatenate,
+    exp,
+    log,
+    matmul,
+    maximum,
+    sqrt,
+    stack,
+    where,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BCEWithLogitsLoss", "BinaryCrossEntropyLoss", "CrossEntropyLoss", "Dropout", "Function",
+    "GELU", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ReLU", "Sequential",
+    "Sigmoid", "Softmax", "Tanh", "Tensor", "concatenate", "enable_grad", "exp", "gelu",
+    "is_grad_enabled", "leaky_relu", "log", "log_softmax", "matmul", "maximum", "no_grad", "relu",
+    "sigmoid", "softmax", "sqrt", "stack", "tanh", "where",
+]

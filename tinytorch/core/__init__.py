@@ -1,0 +1,1 @@
+"""TinyTorch core: tensor and autograd, activations, layers, losses (upstream module paths)."""

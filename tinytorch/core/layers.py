@@ -1,0 +1,170 @@
+"""Layers: the ``Module`` base (parameters, train/eval, state dicts), Linear, Sequential, Dropout.
+
+Parameters are found by walking attributes, in the order they were set: a tensor with
+``requires_grad=True`` is a parameter, a ``Module`` (or a list/tuple of them) is a child.
+``Linear.weight`` has upstream TinyTorch's layout, (in_features, out_features): ``y = x @ W + b``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from tinytorch.core.tensor import Tensor
+
+
+class Module:
+    """Base class: subclasses set parameters/children as attributes and define ``forward``."""
+
+    training: bool = True
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------------ traversal
+    def _children(self) -> Iterator[tuple[str, Any]]:
+        for name, value in vars(self).items():
+            if isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    yield f"{name}.{i}", item
+            else:
+                yield name, value
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        seen: set[int] = set()
+        for name, value in self._named_parameters(prefix):
+            if id(value) not in seen:  # a shared parameter is listed once
+                seen.add(id(value))
+                yield name, value
+
+    def _named_parameters(self, prefix: str) -> Iterator[tuple[str, Tensor]]:
+        for name, value in self._children():
+            if isinstance(value, Tensor) and value.requires_grad:
+                yield prefix + name, value
+            elif isinstance(value, Module):
+                yield from value._named_parameters(f"{prefix}{name}.")
+
+    def parameters(self) -> list[Tensor]:
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> Iterator[Module]:
+        yield self
+        for _, value in self._children():
+            if isinstance(value, Module):
+                yield from value.modules()
+
+    # ------------------------------------------------------------------ modes
+    def train(self, mode: bool = True) -> Module:
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter's array, keyed by its dotted name."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Copy arrays into the parameters, after checking every name and shape first."""
+        params = dict(self.named_parameters())
+        missing = sorted(set(params) - set(state))
+        unexpected = sorted(set(state) - set(params))
+        if missing or unexpected:
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        arrays = {}
+        for name, p in params.items():
+            array = np.asarray(state[name].data if isinstance(state[name], Tensor) else state[name])
+            if array.shape != p.shape:
+                raise ValueError(
+                    f"load_state_dict: {name} has shape {array.shape}, the model expects {p.shape}"
+                )
+            arrays[name] = array
+        for name, p in params.items():
+            p.data = arrays[name].astype(p.dtype, copy=True)
+
+
+class Linear(Module):
+    """``y = x @ weight + bias`` with ``weight`` of shape (in_features, out_features)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        if in_features <= 0 or out_features <= 0:
+            raise ValueError(f"Linear({in_features}, {out_features}): sizes must be positive")
+        self.in_features, self.out_features = in_features, out_features
+        scale = np.sqrt(1.0 / in_features)
+        self.weight = Tensor(
+            np.random.uniform(-scale, scale, (in_features, out_features)).astype(np.float32),
+            requires_grad=True,
+        )
+        self.bias = (
+            Tensor(np.random.uniform(-scale, scale, out_features).astype(np.float32),
+                   requires_grad=True)
+            if bias
+            else None
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}) expects input whose last "
+                f"dimension is {self.in_features}, got shape {x.shape}"
+            )
+        out = x @ self.weight
+        return out + self.bias if self.bias is not None else out
+
+    def __repr__(self) -> str:
+        return f"Linear({self.in_features}, {self.out_features}, bias={self.bias is not None})"
+
+
+class Sequential(Module):
+    """Layers applied in order; a layer may be a Module or any callable (e.g. an activation)."""
+
+    def __init__(self, *layers: Any) -> None:
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        self.layers = list(layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __getitem__(self, i: int) -> Any:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` while training, scaling survivors by 1/(1-p).
+
+    In eval mode (or with ``p == 0``) it is the identity, so evaluation is deterministic.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout probability must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if self.p == 1.0:
+            return x * np.zeros(x.shape, dtype=x.dtype)
+        keep = (np.random.random(x.shape) >= self.p).astype(x.dtype)
+        return x * (keep / np.asarray(1.0 - self.p, dtype=x.dtype))
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
