@@ -33,7 +33,8 @@ class Mismatch:
     def __post_init__(self) -> None:
         a = np.asarray(self.actual, dtype=np.float64)
         e = np.asarray(self.expected, dtype=np.float64)
-        self.abs_diff = np.abs(a - e)
+        with np.errstate(invalid="ignore"):  # inf - inf: handled just below
+            self.abs_diff = np.abs(a - e)
         same_nonfinite = (np.isnan(a) & np.isnan(e)) | (np.isinf(a) & (a == e))
         self.abs_diff = np.where(same_nonfinite, 0.0, self.abs_diff)
         self.abs_diff = np.where(np.isnan(self.abs_diff), np.inf, self.abs_diff)
@@ -45,7 +46,7 @@ class Mismatch:
         return not self.bad.any()
 
     def _at(self, index: tuple[int, ...]) -> str:
-        a, e = np.asarray(self.actual)[index], np.asarray(self.expected)[index]
+        a, e = np.asarray(self.actual)[index].item(), np.asarray(self.expected)[index].item()
         return f"at index {index}: target={a!r}, reference={e!r}"
 
     def describe(self) -> str:

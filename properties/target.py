@@ -58,6 +58,10 @@ class Target:
         g = getattr(t, "grad", None)
         return None if g is None else np.asarray(getattr(g, "data", g))
 
+    def module(self, name: str) -> ModuleType:
+        """``<target>.core.<name>``, e.g. ``module("functions")`` (used by mutants)."""
+        return importlib.import_module(f"{self.name}.core.{name}")
+
     def no_grad(self) -> contextlib.AbstractContextManager[Any]:
         return self.autograd.no_grad()
 

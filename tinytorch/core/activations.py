@@ -194,6 +194,8 @@ class Tanh(Activation):
 
 class GELU(Activation):
     def __init__(self, approximate: str = "none") -> None:
+        if approximate not in _GELU_FORMS:
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', not {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:

@@ -183,12 +183,12 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for ax in axes:
-        if not -ndim <= ax < max(ndim, 1):
+        if not -max(ndim, 1) <= ax < max(ndim, 1):  # a 0-d tensor accepts 0 and -1, as in torch
             raise np.exceptions.AxisError(f"axis {ax} is out of bounds for a tensor of {ndim} dims")
         out.append(int(ax) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis!r}")
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if ndim else ()
 
 
 def expand_reduced(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -225,9 +225,11 @@ class Extremum(Function):
     reduce = staticmethod(np.max)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
-        if a.size == 0:
-            raise ValueError(f"{type(self).__name__.lower()}() of an empty tensor {a.shape}")
         self.axes = normalize_axes(self.params["axis"], a.ndim)
+        if any(a.shape[i] == 0 for i in self.axes):
+            raise ValueError(
+                f"{type(self).__name__.lower()}() over an empty axis of a tensor of shape {a.shape}"
+            )
         kept = self.reduce(a, axis=self.axes, keepdims=True)
         hits = a == kept
         self.share = hits / hits.sum(axis=self.axes, keepdims=True)

@@ -85,20 +85,28 @@ class Module:
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
         arrays = {}
         for name, p in params.items():
-            array = np.asarray(state[name].data if isinstance(state[name], Tensor) else state[name])
+            value = state[name].data if isinstance(state[name], Tensor) else state[name]
+            array = np.asarray(value)
+            if array.dtype.kind not in "biuf":
+                raise TypeError(f"load_state_dict: {name} holds dtype {array.dtype}, not numbers")
             if array.shape != p.shape:
                 raise ValueError(
                     f"load_state_dict: {name} has shape {array.shape}, the model expects {p.shape}"
                 )
-            arrays[name] = array
-        for name, p in params.items():
-            p.data = arrays[name].astype(p.dtype, copy=True)
+            arrays[name] = array.astype(p.dtype, copy=True)
+        for name, p in params.items():  # only now that every entry is known to fit
+            p.data = arrays[name]
 
 
 class Linear(Module):
     """``y = x @ weight + bias`` with ``weight`` of shape (in_features, out_features)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        for size in (in_features, out_features):
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+                raise TypeError(
+                    f"Linear({in_features!r}, {out_features!r}): sizes must be integers"
+                )
         if in_features <= 0 or out_features <= 0:
             raise ValueError(f"Linear({in_features}, {out_features}): sizes must be positive")
         self.in_features, self.out_features = in_features, out_features

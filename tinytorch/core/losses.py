@@ -70,7 +70,7 @@ def class_indices(targets: Any, num_classes: int, batch: int) -> np.ndarray:
     """Integer class targets as an int64 array, checked against the logits."""
     array = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     if array.dtype.kind == "f":
-        if not np.all(array == np.round(array)):
+        if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
             raise ValueError("CrossEntropyLoss: targets must be integer class indices")
         array = array.astype(np.int64)
     if array.dtype.kind not in "iu":
@@ -118,6 +118,8 @@ class BinaryCrossEntropyLoss(Loss):
         p = predictions.data
         if np.any((p < 0) | (p > 1)):
             raise ValueError("BinaryCrossEntropyLoss: predictions must be probabilities in [0, 1]")
+        if np.any((targets.data < 0) | (targets.data > 1)):
+            raise ValueError("BinaryCrossEntropyLoss: targets must be in [0, 1]")
         log_p = predictions.log().clip(min=-100.0)
         log_q = (1 - predictions).log().clip(min=-100.0)
         return _reduce(-(targets * log_p + (1 - targets) * log_q), self.reduction)

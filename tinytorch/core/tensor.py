@@ -22,20 +22,18 @@ _SUPPORTED = (np.float16, np.float32, np.float64)
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
+    array = np.array(data)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"cannot build a Tensor from data of dtype {array.dtype} "
+            "(expected numbers: bool, int or float)"
+        )
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype.type not in _SUPPORTED:
             raise TypeError(f"Tensor dtype must be float16, float32 or float64, not {dtype}")
-        return np.array(data, dtype=dtype)
-    array = np.array(data)
-    if array.dtype.kind == "f":
-        return array
-    if array.dtype.kind in "biu":
-        return array.astype(np.float32)
-    raise TypeError(
-        f"cannot build a Tensor from data of dtype {array.dtype} "
-        "(expected numbers: bool, int or float)"
-    )
+        return array.astype(dtype, copy=False)
+    return array if array.dtype.kind == "f" else array.astype(np.float32)
 
 
 class Tensor:
@@ -207,6 +205,11 @@ class Tensor:
             return F.Permute.apply(self, axes=tuple(range(self.ndim)))
         dim0 = -2 if dim0 is None else dim0
         dim1 = -1 if dim1 is None else dim1
+        for d in (dim0, dim1):
+            if not -self.ndim <= d < self.ndim:
+                raise IndexError(
+                    f"transpose: dim {d} is out of range for a tensor of shape {self.shape}"
+                )
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return F.Permute.apply(self, axes=tuple(axes))
@@ -214,7 +217,9 @@ class Tensor:
     def permute(self, *axes: Any) -> Tensor:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+        if any(not -self.ndim <= a < self.ndim for a in axes):
+            raise IndexError(f"permute{tuple(axes)}: axis out of range for shape {self.shape}")
+        if sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
             raise ValueError(f"permute{tuple(axes)} is not a permutation of {self.ndim} axes")
         return F.Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
 
@@ -290,16 +295,28 @@ def _tensors(items: Sequence[Any]) -> list[Tensor]:
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     if len(tensors) == 0:
         raise ValueError("concatenate() needs at least one tensor")
-    return F.Concatenate.apply(*_tensors(tensors), axis=axis)
+    tensors = _tensors(tensors)
+    ndim = tensors[0].ndim
+    if ndim == 0 or not -ndim <= axis < ndim:
+        raise ValueError(f"concatenate: axis {axis} is out of range for tensors of shape "
+                         f"{tensors[0].shape}")
+    rest = {t.shape[:axis % ndim] + t.shape[axis % ndim + 1:] for t in tensors}
+    if len(rest) > 1 or any(t.ndim != ndim for t in tensors):
+        raise ValueError(f"concatenate: shapes {[t.shape for t in tensors]} differ off axis {axis}")
+    return F.Concatenate.apply(*tensors, axis=axis)
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     if len(tensors) == 0:
         raise ValueError("stack() needs at least one tensor")
-    shapes = {t.shape for t in _tensors(tensors)}
+    tensors = _tensors(tensors)
+    shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack() needs tensors of one shape, got {sorted(shapes)}")
-    return F.Stack.apply(*_tensors(tensors), axis=axis)
+    ndim = tensors[0].ndim + 1
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"stack: axis {axis} is out of range for the {ndim}-d result")
+    return F.Stack.apply(*tensors, axis=axis)
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:

@@ -1,0 +1,135 @@
+"""Bad input gets a clear error: the right exception type, and a message naming the problem
+(the shapes, the key, the value), raised before any arithmetic can give a silently wrong result.
+"""
+
+import numpy as np
+import pytest
+
+from properties import target
+
+
+def ones(tt, shape, requires_grad=False):
+    return tt.tensor(np.ones(shape), requires_grad)
+
+
+def model(tt):
+    return tt.layers.Sequential(tt.layers.Linear(2, 3), tt.layers.Linear(3, 1))
+
+
+def load_without(tt, key):
+    m = model(tt)
+    state = m.state_dict()
+    del state[key]
+    m.load_state_dict(state)
+
+
+def load_with(tt, key, value):
+    m = model(tt)
+    m.load_state_dict({**m.state_dict(), key: value})
+
+
+def cross_entropy(tt, logits_shape, targets):
+    return tt.losses.CrossEntropyLoss()(ones(tt, logits_shape), np.asarray(targets))
+
+
+CASES = [
+    # ------------------------------------------------------------------ autograd
+    pytest.param(lambda tt: (ones(tt, (2, 3), True) * 2).backward(),
+                 RuntimeError, r"non-scalar.*\(2, 3\)", id="backward-non-scalar-no-gradient"),
+    pytest.param(lambda tt: (ones(tt, (2, 3), True) * 2).backward(np.ones((3, 2))),
+                 ValueError, r"\(3, 2\).*\(2, 3\)", id="backward-gradient-wrong-shape"),
+    pytest.param(lambda tt: ones(tt, (2,)).sum().backward(),
+                 RuntimeError, r"does not require grad", id="backward-without-requires-grad"),
+    # ------------------------------------------------------------------ tensor construction
+    pytest.param(lambda tt: tt.Tensor(np.array(["a", "b"])),
+                 TypeError, r"dtype <U1", id="tensor-from-strings"),
+    pytest.param(lambda tt: tt.Tensor(np.array([1, None], dtype=object)),
+                 TypeError, r"dtype object", id="tensor-from-objects"),
+    pytest.param(lambda tt: tt.Tensor(np.array([1 + 2j])),
+                 TypeError, r"dtype complex128", id="tensor-from-complex"),
+    pytest.param(lambda tt: tt.Tensor([1, 2], dtype=int),
+                 TypeError, r"float16, float32 or float64, not int", id="tensor-int-dtype"),
+    pytest.param(lambda tt: ones(tt, (2, 2)).item(),
+                 ValueError, r"one element.*\(2, 2\)", id="item-of-several-elements"),
+    # ------------------------------------------------------------------ shapes
+    pytest.param(lambda tt: ones(tt, (2, 3)) @ ones(tt, (4, 5)),
+                 ValueError, r"\(2, 3\).*\(4, 5\)", id="matmul-inner-mismatch"),
+    pytest.param(lambda tt: ones(tt, (2, 2, 3)) @ ones(tt, (3, 3, 4)),
+                 ValueError, r"batch.*\(2, 2, 3\).*\(3, 3, 4\)", id="matmul-batch-mismatch"),
+    pytest.param(lambda tt: ones(tt, ()) @ ones(tt, (3,)),
+                 ValueError, r"at least 1 dim", id="matmul-0d-operand"),
+    pytest.param(lambda tt: ones(tt, (2, 3)).reshape(4, 2),
+                 ValueError, r"\(2, 3\).*\(4, 2\)", id="reshape-incompatible"),
+    pytest.param(lambda tt: ones(tt, (2, 3, 4)).permute(0, 0, 1),
+                 ValueError, r"not a permutation", id="permute-repeated-axis"),
+    pytest.param(lambda tt: ones(tt, (2, 3)).permute(1,),
+                 ValueError, r"not a permutation", id="permute-too-few-axes"),
+    pytest.param(lambda tt: tt.tensor_module.stack([ones(tt, (2,)), ones(tt, (3,))]),
+                 ValueError, r"one shape.*\(2,\).*\(3,\)", id="stack-different-shapes"),
+    pytest.param(lambda tt: tt.tensor_module.stack([]),
+                 ValueError, r"at least one tensor", id="stack-empty-list"),
+    pytest.param(lambda tt: tt.tensor_module.concatenate([]),
+                 ValueError, r"at least one tensor", id="concatenate-empty-list"),
+    # ------------------------------------------------------------------ other tensor ops
+    pytest.param(lambda tt: ones(tt, (2,)).clip(),
+                 ValueError, r"at least one of min and max", id="clip-without-bounds"),
+    pytest.param(lambda tt: ones(tt, (0,)).max(),
+                 ValueError, r"empty", id="max-of-empty"),
+    pytest.param(lambda tt: ones(tt, (2, 3)).sum(axis=5),
+                 IndexError, r"axis 5.*out of bounds", id="sum-axis-out-of-range"),
+    pytest.param(lambda tt: ones(tt, (2, 3)) ** ones(tt, (2, 3)),
+                 TypeError, r"exponent must be a number", id="pow-tensor-exponent"),
+    pytest.param(lambda tt: ones(tt, (2, 3))[tt.tensor(np.array([0.5]))],
+                 IndexError, r"non-integer", id="index-with-fractional-tensor"),
+    # ------------------------------------------------------------------ activations
+    pytest.param(lambda tt: tt.activations.softmax(ones(tt, (2, 3)), dim=2),
+                 ValueError, r"dim 2 .*\(2, 3\)", id="softmax-dim-out-of-range"),
+    pytest.param(lambda tt: tt.activations.gelu(ones(tt, (2,)), approximate="bad"),
+                 ValueError, r"'bad'", id="gelu-unknown-approximation"),
+    # ------------------------------------------------------------------ layers
+    pytest.param(lambda tt: tt.layers.Linear(3, 4)(ones(tt, (2, 5))),
+                 ValueError, r"\b3\b.*\(2, 5\)", id="linear-wrong-input-width"),
+    pytest.param(lambda tt: tt.layers.Linear(0, 4),
+                 ValueError, r"Linear\(0, 4\).*positive", id="linear-zero-inputs"),
+    pytest.param(lambda tt: tt.layers.Dropout(p=1.5),
+                 ValueError, r"\[0, 1\].*1\.5", id="dropout-p-above-one"),
+    pytest.param(lambda tt: load_without(tt, "layers.0.bias"),
+                 KeyError, r"missing keys \['layers\.0\.bias'\]", id="load-state-missing-key"),
+    pytest.param(lambda tt: load_with(tt, "extra", np.zeros(1)),
+                 KeyError, r"unexpected keys \['extra'\]", id="load-state-unexpected-key"),
+    pytest.param(lambda tt: load_with(tt, "layers.0.weight", np.zeros((3, 2))),
+                 ValueError, r"layers\.0\.weight.*\(3, 2\).*\(2, 3\)",
+                 id="load-state-wrong-shape"),
+    # ------------------------------------------------------------------ losses
+    pytest.param(lambda tt: tt.losses.MSELoss()(ones(tt, (2, 3)), np.ones((3, 2))),
+                 ValueError, r"\(2, 3\).*\(3, 2\)", id="mse-shape-mismatch"),
+    pytest.param(lambda tt: tt.losses.MSELoss()(tt.tensor(np.array([1.0, np.nan])), np.ones(2)),
+                 ValueError, r"NaN", id="mse-nan-prediction"),
+    pytest.param(lambda tt: tt.losses.MSELoss(reduction="avg"),
+                 ValueError, r"'avg'", id="loss-unknown-reduction"),
+    pytest.param(lambda tt: cross_entropy(tt, (2, 3), [0, 3]),
+                 IndexError, r"target 3 .*3 classes", id="cross-entropy-target-too-large"),
+    pytest.param(lambda tt: cross_entropy(tt, (2, 3), [-1, 0]),
+                 IndexError, r"target -1 .*3 classes", id="cross-entropy-negative-target"),
+    pytest.param(lambda tt: cross_entropy(tt, (2, 3), [0.5, 1.0]),
+                 ValueError, r"integer class indices", id="cross-entropy-fractional-targets"),
+    pytest.param(lambda tt: cross_entropy(tt, (2, 3), [True, False]),
+                 TypeError, r"integers, got dtype bool", id="cross-entropy-bool-targets"),
+    pytest.param(lambda tt: cross_entropy(tt, (2, 3), [[0], [1]]),
+                 ValueError, r"\(2, 1\).*\(2,\)", id="cross-entropy-targets-wrong-shape"),
+    pytest.param(lambda tt: cross_entropy(tt, (3,), [0]),
+                 ValueError, r"\(batch, classes\).*\(3,\)", id="cross-entropy-1d-logits"),
+    pytest.param(lambda tt: cross_entropy(tt, (0, 3), np.zeros(0, dtype=np.int64)),
+                 ValueError, r"empty batch", id="cross-entropy-empty-batch"),
+    pytest.param(lambda tt: tt.losses.BinaryCrossEntropyLoss()(
+                     tt.tensor(np.array([0.5, 1.5])), np.ones(2)),
+                 ValueError, r"\[0, 1\]", id="bce-prediction-above-one"),
+    pytest.param(lambda tt: tt.losses.BCEWithLogitsLoss()(ones(tt, (2,)), np.ones(3)),
+                 ValueError, r"\(2,\).*\(3,\)", id="bce-with-logits-shape-mismatch"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), CASES)
+def test_bad_input_raises_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call(target.get())

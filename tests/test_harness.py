@@ -1,0 +1,175 @@
+"""The harness itself: failure reports, repro scripts, the mutant catalog, the profiles, the
+registry's coverage, and the one-direction import rule between the four layers."""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+from properties import checks, mutants, report
+from properties.registry import OPS, op_named
+from properties.strategies import Sample
+from properties.tolerances import Tolerance
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+def test_mismatch_names_worst_elements_and_both_values():
+    expected = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    actual = expected.copy()
+    actual[1, 2] = 7.5  # the largest absolute difference
+    actual[0, 0] = 1.5  # the largest relative difference
+    m = report.Mismatch(actual, expected, Tolerance(1e-7, 1e-7))
+    text = m.describe()
+    assert not m.ok
+    assert "mismatched elements: 2 / 6" in text
+    assert "greatest absolute difference: 1.5 at index (1, 2): target=7.5, reference=6.0" in text
+    assert "greatest relative difference: 0.5 at index (0, 0): target=1.5, reference=1.0" in text
+
+
+def test_mismatch_treats_equal_nonfinite_values_as_equal_and_nan_as_different():
+    tol = Tolerance(1e-7, 1e-7)
+    assert report.Mismatch(np.array([np.inf, np.nan]), np.array([np.inf, np.nan]), tol).ok
+    assert not report.Mismatch(np.array([np.nan]), np.array([1.0]), tol).ok
+
+
+@pytest.mark.parametrize("value", [
+    np.array([[0.1, -2.5e-8], [np.nan, np.inf]], dtype=np.float64),
+    np.array([1 / 3, 7.0], dtype=np.float32),
+    np.array([True, False]),
+    np.array([3, -1, 3], dtype=np.int64),
+    np.array(2.5),
+    (slice(0, 3, 2), np.array([1, 1])),
+])
+def test_literal_rebuilds_values_exactly(value):
+    rebuilt = eval(report.literal(value), {"np": np})  # noqa: S307 - our own output
+    if isinstance(value, tuple):
+        assert rebuilt[0] == value[0] and np.array_equal(rebuilt[1], value[1])
+    else:
+        assert rebuilt.dtype == value.dtype
+        np.testing.assert_array_equal(rebuilt, value)
+
+
+def test_failure_report_and_repro_script_pinpoint_a_real_bug(tmp_path, monkeypatch):
+    """Under a mutant, a backward check fails with a report naming op, input, shapes and the
+    worst element; the repro script it writes replays the mismatch outside pytest."""
+    monkeypatch.setattr(report, "REPRO_DIR", tmp_path)
+    op = op_named("relu")
+    sample = Sample((np.array([[-1.0, 2.0, -3.0]]),))
+    upstream = np.array([[1.0, 1.0, 1.0]])
+    with mutants.applied("relu_backward_unmasked"), pytest.raises(AssertionError) as failure:
+        checks.check_vjp(op, sample, upstream)
+    message = str(failure.value)
+    assert message.startswith("[relu] backward: gradient of input 0 differs from torch")
+    assert "inputs 0: float64 (1, 3)" in message
+    assert "mismatched elements: 2 / 3" in message
+    assert "target=1.0, reference=0.0" in message
+    script = next(tmp_path.glob("relu-backward-float64.py"))
+    assert f"python {script}" in message
+
+    def replay(mutant):
+        env = dict(os.environ, TINYTORCH_MUTANT=mutant, PYTHONPATH=str(ROOT))
+        code = f"from properties import mutants; mutants.activate({mutant!r}); " \
+               f"exec(open({str(script)!r}).read())" if mutant else \
+               f"exec(open({str(script)!r}).read())"
+        return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                              capture_output=True, text=True, check=True).stdout
+
+    assert "MISMATCH" in replay("relu_backward_unmasked")
+    assert "all match" in replay("")
+
+
+# ----------------------------------------------------------------------------- mutants
+
+
+def test_catalog_has_documented_mutants():
+    assert len(mutants.CATALOG) >= 15
+    for m in mutants.CATALOG.values():
+        assert m.bug and m.patches, m.name
+
+
+@pytest.mark.parametrize("name", list(mutants.CATALOG))
+def test_mutant_applies_and_restores_the_original(name):
+    before = {}
+    for path in mutants.CATALOG[name].patches:
+        owner, attr = mutants._resolve(path)
+        before[path] = owner.__dict__[attr]
+    with mutants.applied(name):
+        for path in before:
+            owner, attr = mutants._resolve(path)
+            assert owner.__dict__[attr] is not before[path], f"{path} was not patched"
+    for path, original in before.items():
+        owner, attr = mutants._resolve(path)
+        assert owner.__dict__[attr] is original, f"{path} was not restored"
+
+
+def test_no_mutant_is_active_in_a_normal_run():
+    """The suite's verdict on the real implementation must not be a mutant's."""
+    assert mutants.active() is None or os.environ.get("TINYTORCH_MUTANT")
+
+
+# ----------------------------------------------------------------------------- profiles
+
+
+def test_profiles_exist_with_the_promised_budgets():
+    ci, thorough = settings.get_profile("ci"), settings.get_profile("thorough")
+    assert settings.get_profile("dev").max_examples < ci.max_examples
+    assert thorough.max_examples >= 10 * ci.max_examples
+    assert ci.derandomize and ci.deadline is None
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+def test_registry_covers_the_core_api():
+    required = {
+        "add", "sub", "mul", "div", "radd", "rsub", "rmul", "rdiv", "neg", "pow", "matmul",
+        "sum", "mean", "max", "min", "reshape", "view", "transpose", "permute", "getitem",
+        "getitem_repeats", "exp", "log", "sqrt", "abs", "clip", "where", "concatenate",
+        "stack", "maximum", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh",
+        "softmax", "log_softmax", "linear", "dropout_eval", "mse_loss", "cross_entropy",
+        "binary_cross_entropy", "bce_with_logits",
+    }
+    assert required <= {op.name for op in OPS}
+
+
+# ----------------------------------------------------------------------------- architecture
+
+ALLOWED = {
+    "tinytorch": {"tinytorch", "numpy"},
+    "oracles": {"oracles", "torch", "numpy"},
+    "properties": {"properties", "oracles", "numpy", "hypothesis"},
+    "tests": {"properties", "oracles", "numpy", "torch", "hypothesis", "pytest"},
+}
+THIRD_PARTY = {"tinytorch", "oracles", "properties", "tests", "numpy", "torch", "hypothesis",
+               "pytest"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names & THIRD_PARTY
+
+
+@pytest.mark.parametrize("layer", list(ALLOWED))
+def test_imports_point_one_way(layer):
+    """tinytorch <- (adapter) properties -> oracles; tests bind properties. Nothing upward."""
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(_imports(p) - ALLOWED[layer])
+        for p in (ROOT / layer).rglob("*.py")
+        if _imports(p) - ALLOWED[layer]
+    }
+    assert not offenders, f"imports across the layers: {offenders}"

@@ -1,0 +1,231 @@
+"""Module API and Dropout: the contracts optimizers, checkpoints and evaluation rely on.
+
+Linear is checked against a torch twin; parameter listing, state dicts and train/eval against
+their definitions; Dropout against its closed form (each element dropped or scaled by 1/(1-p)).
+"""
+
+import numpy as np
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oracles import nn as onn
+from properties import strategies as S
+from properties import target
+from properties.tolerances import tolerance_for
+
+F64 = np.dtype(np.float64)
+sizes = st.integers(1, 5)
+dtypes = st.sampled_from(S.DTYPES)
+
+
+def names(module):
+    return [name for name, _ in module.named_parameters()]
+
+
+def away_from_zero(dtype, shape):
+    """Values at least 0.1 from 0, so a dropped element (exactly 0) is told from a kept one."""
+    return S.values(dtype, shape, elements=S.avoiding(dtype, [0.0], -3.0, 3.0, margin=0.1))
+
+
+def ulps(dtype):
+    return 4 * np.finfo(dtype).eps
+
+
+# ----------------------------------------------------------------------------- Linear
+
+
+@given(n_in=sizes, n_out=sizes)
+def test_linear_parameters_have_upstream_layout_dtype_and_init(n_in, n_out):
+    tt = target.get()
+    layer = tt.layers.Linear(n_in, n_out)
+    assert names(layer) == ["weight", "bias"]
+    params = dict(layer.named_parameters())
+    assert params["weight"].shape == (n_in, n_out)
+    assert params["bias"].shape == (n_out,)
+    bound = np.float32(np.sqrt(1.0 / n_in))
+    for p in params.values():
+        assert p.requires_grad
+        assert p.dtype == np.float32
+        assert np.all(np.abs(tt.array(p)) <= bound)
+
+
+def test_linear_without_bias_has_only_a_weight():
+    tt = target.get()
+    layer = tt.layers.Linear(3, 2, bias=False)
+    assert names(layer) == ["weight"]
+    assert list(layer.state_dict()) == ["weight"]
+
+
+@given(n_in=sizes, n_out=sizes, bias=st.booleans(), lead=S.shapes(max_dims=2), data=st.data())
+def test_linear_forward_matches_torch(n_in, n_out, bias, lead, data):
+    tt = target.get()
+    layer = tt.layers.Linear(n_in, n_out, bias=bias)
+    params = {"weight": tt.tensor(data.draw(S.values(F64, (n_in, n_out)), label="weight"), True)}
+    if bias:
+        params["bias"] = tt.tensor(data.draw(S.values(F64, (n_out,)), label="bias"), True)
+    tt.with_params(layer, **params)
+    x = data.draw(S.values(F64, (*lead, n_in)), label="x")
+
+    got = tt.array(layer(tt.tensor(x)))
+    with torch.no_grad():
+        want = onn.linear_twin(layer.state_dict())(torch.from_numpy(x)).numpy()
+    tol = tolerance_for(F64)
+    assert got.dtype == F64
+    np.testing.assert_allclose(got, want, rtol=tol.rtol, atol=tol.atol)
+
+
+# ----------------------------------------------------------------------------- Module API
+
+
+def test_parameters_are_listed_in_order_with_dotted_names():
+    tt = target.get()
+    L, A = tt.layers, tt.activations
+    first, inner, last = L.Linear(2, 3), L.Linear(3, 4), L.Linear(4, 1, bias=False)
+    model = L.Sequential(first, A.ReLU(), L.Sequential(inner, A.Tanh()), last)
+    assert names(model) == [
+        "layers.0.weight", "layers.0.bias",
+        "layers.2.layers.0.weight", "layers.2.layers.0.bias",
+        "layers.3.weight",
+    ]
+    expected = [first.weight, first.bias, inner.weight, inner.bias, last.weight]
+    for listed in (model.parameters(), [p for _, p in model.named_parameters()]):
+        assert len(listed) == len(expected)
+        assert all(got is want for got, want in zip(listed, expected))
+
+
+def test_shared_parameter_is_listed_once():
+    tt = target.get()
+    a, b = tt.layers.Linear(3, 3), tt.layers.Linear(3, 3)
+    tt.with_params(b, weight=a.weight)
+    model = tt.layers.Sequential(a, b)
+    assert names(model) == ["layers.0.weight", "layers.0.bias", "layers.1.bias"]
+    assert len(model.parameters()) == 3
+
+
+def test_shared_module_is_listed_once():
+    tt = target.get()
+    layer = tt.layers.Linear(2, 2)
+    model = tt.layers.Sequential(layer, tt.activations.Tanh(), layer)
+    assert names(model) == ["layers.0.weight", "layers.0.bias"]
+
+
+def mlp(tt, widths):
+    layers = []
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        layers += [tt.layers.Linear(n_in, n_out), tt.activations.Tanh()]
+    return tt.layers.Sequential(*layers[:-1])
+
+
+def test_state_dict_returns_copies():
+    tt = target.get()
+    model = mlp(tt, [2, 3, 1])
+    x = tt.tensor(np.ones((2, 2), dtype=np.float32))
+    before_out = tt.array(model(x)).copy()
+    before_params = [tt.array(p).copy() for p in model.parameters()]
+
+    state = model.state_dict()
+    assert list(state) == names(model)
+    for value in state.values():
+        value[...] = 0
+
+    for p, old in zip(model.parameters(), before_params):
+        np.testing.assert_array_equal(tt.array(p), old)
+    np.testing.assert_array_equal(tt.array(model(x)), before_out)
+
+
+@given(widths=st.lists(sizes, min_size=2, max_size=4), batch=st.integers(1, 4), data=st.data())
+def test_load_state_dict_reproduces_outputs_exactly(widths, batch, data):
+    tt = target.get()
+    source, fresh = mlp(tt, widths), mlp(tt, widths)
+    fresh.load_state_dict(source.state_dict())
+    x = tt.tensor(data.draw(S.values(np.float32, (batch, widths[0])), label="x"))
+    np.testing.assert_array_equal(tt.array(fresh(x)), tt.array(source(x)))
+    for (name, got), want in zip(fresh.state_dict().items(), source.state_dict().values()):
+        np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+def test_train_and_eval_set_training_on_every_submodule():
+    tt = target.get()
+    L = tt.layers
+    inner_linear, inner_dropout = L.Linear(2, 2), L.Dropout(0.5)
+    inner = L.Sequential(inner_linear, inner_dropout)
+    outer_linear, outer_dropout = L.Linear(2, 2), L.Dropout(0.5)
+    model = L.Sequential(outer_linear, outer_dropout, inner)
+    everything = [model, outer_linear, outer_dropout, inner, inner_linear, inner_dropout]
+
+    assert model.eval() is model
+    assert [m.training for m in everything] == [False] * len(everything)
+    assert model.train() is model
+    assert [m.training for m in everything] == [True] * len(everything)
+
+
+# ----------------------------------------------------------------------------- Dropout
+
+
+@given(dtype=dtypes, shape=S.shapes(), p=st.floats(0.0, 1.0), data=st.data())
+def test_dropout_in_eval_mode_is_the_identity(dtype, shape, p, data):
+    tt = target.get()
+    x = data.draw(S.values(dtype, shape), label="x")
+    dropout = tt.layers.Dropout(p)
+    dropout.eval()
+    np.testing.assert_array_equal(tt.array(dropout(tt.tensor(x))), x)
+
+
+@given(dtype=dtypes, shape=S.shapes(), data=st.data())
+def test_dropout_with_p_zero_is_the_identity_in_training(dtype, shape, data):
+    tt = target.get()
+    x = data.draw(S.values(dtype, shape), label="x")
+    np.testing.assert_array_equal(tt.array(tt.layers.Dropout(0.0)(tt.tensor(x))), x)
+
+
+@given(dtype=dtypes, shape=S.shapes(), data=st.data())
+def test_dropout_with_p_one_gives_zeros_and_zero_gradient(dtype, shape, data):
+    tt = target.get()
+    x = data.draw(S.values(dtype, shape), label="x")
+    u = data.draw(S.values(dtype, shape), label="upstream")
+    xt = tt.tensor(x, requires_grad=True)
+    out = tt.layers.Dropout(1.0)(xt)
+    np.testing.assert_array_equal(tt.array(out), np.zeros(shape, dtype))
+    out.backward(tt.tensor(u))
+    np.testing.assert_array_equal(tt.grad(xt), np.zeros(shape, dtype))
+
+
+@given(dtype=dtypes, shape=S.shapes(), p=st.floats(0.05, 0.95), data=st.data())
+def test_dropout_in_training_zeroes_or_scales_each_element(dtype, shape, p, data):
+    tt = target.get()
+    x = data.draw(away_from_zero(dtype, shape), label="x")
+    u = data.draw(S.values(dtype, shape), label="upstream")
+    xt = tt.tensor(x, requires_grad=True)
+    out = tt.layers.Dropout(p)(xt)
+    got = tt.array(out)
+    kept = got != 0
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got[kept], x[kept].astype(F64) / (1 - p), rtol=ulps(dtype), atol=0,
+                               err_msg="a kept element is not x / (1 - p)")
+
+    out.backward(tt.tensor(u))
+    want = u.astype(F64) * kept / (1 - p)
+    np.testing.assert_allclose(tt.grad(xt), want, rtol=ulps(dtype), atol=0,
+                               err_msg="gradient is not u * mask / (1 - p)")
+
+
+@given(p=st.floats(0.0, 1.0))
+def test_dropout_drops_a_fraction_p_of_elements(p):
+    tt = target.get()
+    out = tt.layers.Dropout(p)(tt.tensor(np.ones(20_000, dtype=np.float32)))
+    dropped = np.mean(tt.array(out) == 0)
+    assert abs(dropped - p) <= 0.03, f"dropped {dropped:.4f} of the elements with p={p}"
+
+
+@given(data=st.data())
+def test_model_in_eval_mode_is_deterministic_and_skips_dropout(data):
+    tt = target.get()
+    first, last = tt.layers.Linear(4, 8), tt.layers.Linear(8, 2)
+    relu = tt.activations.ReLU()
+    model = tt.layers.Sequential(first, relu, tt.layers.Dropout(0.5), last)
+    model.eval()
+    x = tt.tensor(data.draw(S.values(np.float32, (3, 4)), label="x"))
+    once = tt.array(model(x)).copy()
+    np.testing.assert_array_equal(tt.array(model(x)), once)
+    np.testing.assert_array_equal(tt.array(last(relu(first(x)))), once)
