@@ -56,7 +56,11 @@ def draw_case(data: st.DataObject, op: OpInfo, dtype: np.dtype) -> tuple[Sample,
 
 
 def check_forward(op: OpInfo, sample: Sample) -> None:
-    out, _ = run(op, sample, requires_grad=False)
+    """Forward equals torch, keeps the dtype, and never overflows or computes NaN on the way
+    (inputs are in the op's domain, so a floating-point exception means an unstable formula,
+    e.g. a sigmoid that evaluates exp(200) even when its answer is right)."""
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        out, _ = run(op, sample, requires_grad=False)
     actual = target.get().array(out)
     expected_dtype = np.result_type(*sample.arrays)
     if actual.dtype != expected_dtype:
