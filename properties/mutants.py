@@ -452,3 +452,11 @@ def _naive_log_softmax(orig: Any) -> Any:
 mutant("cross_entropy_without_logsumexp",
        "cross-entropy takes log(softmax) computed naively: large logits overflow",
        losses__log_softmax=_naive_log_softmax)
+
+# The catalogs of the other areas register themselves on import (they use ``mutant`` above).
+from properties import (  # noqa: E402, F401
+    mutants_data,
+    mutants_optimizers,
+    mutants_schedules,
+    mutants_training,
+)

@@ -21,6 +21,8 @@ from tinytorch.core.activations import (
     tanh,
 )
 from tinytorch.core.autograd import Function, enable_grad, is_grad_enabled, no_grad
+from tinytorch.core.clipping import clip_grad_norm, clip_grad_value
+from tinytorch.core.dataloader import DataLoader, Dataset, TensorDataset
 from tinytorch.core.layers import Dropout, Linear, Module, Sequential
 from tinytorch.core.losses import (
     BCEWithLogitsLoss,
@@ -28,6 +30,8 @@ from tinytorch.core.losses import (
     CrossEntropyLoss,
     MSELoss,
 )
+from tinytorch.core.optimizers import SGD, Adam, AdamW, Optimizer
+from tinytorch.core.schedules import CosineSchedule, WarmupCosineSchedule
 from tinytorch.core.tensor import (
     Tensor,
     concatenate,
@@ -39,10 +43,14 @@ from tinytorch.core.tensor import (
     stack,
     where,
 )
+from tinytorch.core.training import CheckpointError, Trainer
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SGD", "Adam", "AdamW", "CheckpointError", "CosineSchedule", "DataLoader", "Dataset",
+    "Optimizer", "TensorDataset", "Trainer", "WarmupCosineSchedule", "clip_grad_norm",
+    "clip_grad_value",
     "BCEWithLogitsLoss", "BinaryCrossEntropyLoss", "CrossEntropyLoss", "Dropout", "Function",
     "GELU", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ReLU", "Sequential",
     "Sigmoid", "Softmax", "Tanh", "Tensor", "concatenate", "enable_grad", "exp", "gelu",

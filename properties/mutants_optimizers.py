@@ -1,0 +1,103 @@
+"""Mutants of the optimizers (``<target>.core.optimizers``): bugs that tests/test_optimizers.py
+must catch. Imported by :mod:`properties.mutants`, which owns the catalog and the runner.
+
+Each bug is one a student (or a refactor) really writes: forgetting Adam's bias correction,
+AdamW's decay taken for L2 or applied after the step, a momentum buffer rebuilt every step,
+Nesterov reduced to plain momentum, parameters without a gradient stepped as if it were zero,
+and a ``zero_grad`` that does nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from properties.mutants import mutant
+
+# ----------------------------------------------------------------------------- Adam, AdamW
+
+mutant("adam_without_bias_correction",
+       "Adam/AdamW divide by neither 1 - beta1^t nor sqrt(1 - beta2^t): early steps are tiny",
+       optimizers__Adam___bias_corrections=lambda orig: lambda self, step: (1.0, 1.0))
+
+mutant("adamw_decay_applied_like_adam",
+       "AdamW adds weight_decay * p to the gradient (L2, rescaled by the adaptive denominator) "
+       "instead of decaying p directly",
+       optimizers__AdamW__decoupled_weight_decay=lambda orig: False)
+
+
+def _decay_after_update(orig: Any) -> Any:
+    def update(self: Any, index: int, p: Any, grad: np.ndarray) -> None:
+        if not self.decoupled_weight_decay:
+            return orig(self, index, p, grad)
+        decay, self.weight_decay = self.weight_decay, 0.0
+        try:
+            orig(self, index, p, grad)
+        finally:
+            self.weight_decay = decay
+        p.data = (p.data * (1.0 - self.lr * decay)).astype(p.dtype)
+        return None
+
+    return update
+
+
+mutant("adamw_decay_after_update",
+       "AdamW shrinks p by (1 - lr * weight_decay) after the Adam step, i.e. decays the updated p",
+       optimizers__Adam___update=_decay_after_update)
+
+# ----------------------------------------------------------------------------- SGD
+
+
+def _buffer_not_kept(orig: Any) -> Any:
+    def update(self: Any, index: int, p: Any, grad: np.ndarray) -> None:
+        self.state.pop(index, None)  # every step starts a fresh buffer: buf = d_p
+        orig(self, index, p, grad)
+
+    return update
+
+
+mutant("sgd_momentum_buffer_not_kept",
+       "SGD rebuilds the momentum buffer from the current gradient every step (no memory)",
+       optimizers__SGD___update=_buffer_not_kept)
+
+
+def _nesterov_as_plain(orig: Any) -> Any:
+    def update(self: Any, index: int, p: Any, grad: np.ndarray) -> None:
+        nesterov, self.nesterov = self.nesterov, False
+        try:
+            orig(self, index, p, grad)
+        finally:
+            self.nesterov = nesterov
+
+    return update
+
+
+mutant("sgd_nesterov_wrong",
+       "SGD with nesterov=True steps along buf instead of d_p + momentum * buf",
+       optimizers__SGD___update=_nesterov_as_plain)
+
+# ----------------------------------------------------------------------------- base class
+
+
+def _none_as_zero(orig: Any) -> Any:
+    def step(self: Any) -> None:
+        missing = [p for p in self.params if p.grad is None]
+        for p in missing:
+            p.grad = type(p)(np.zeros(p.shape, dtype=p.dtype))
+        try:
+            orig(self)
+        finally:
+            for p in missing:
+                p.grad = None
+
+    return step
+
+
+mutant("optimizer_steps_params_without_grad",
+       "step() treats a missing gradient as zero: weight decay, momentum and Adam's moments "
+       "still move the parameter, and state is created for it",
+       optimizers__Optimizer__step=_none_as_zero)
+
+mutant("zero_grad_keeps_grads", "optimizer.zero_grad() leaves every gradient in place",
+       optimizers__Optimizer__zero_grad=lambda orig: lambda self, set_to_none=True: None)

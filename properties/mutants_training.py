@@ -1,0 +1,94 @@
+"""Mutants of the Trainer (Module 07): the integration bugs the seed audit found untested."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from properties.mutants import mutant
+
+
+def _step_without_zero_grad(orig: Any) -> Any:
+    def step(self: Any) -> None:
+        if self.grad_clip_norm is not None:
+            training = sys.modules[type(self).__module__]
+            training.clip_grad_norm(self.model.parameters(), self.grad_clip_norm)
+        self.optimizer.step()
+        self.step += 1
+
+    return step
+
+
+mutant("trainer_missing_zero_grad",
+       "Trainer steps without zero_grad: every step uses the sum of all past gradients",
+       training__Trainer___optimizer_step=_step_without_zero_grad)
+
+mutant("trainer_accumulation_not_divided",
+       "gradient accumulation sums k micro-batch gradients without dividing by k",
+       training__Trainer___backward=lambda orig: staticmethod(
+           lambda loss, accumulation_steps: loss.backward()))
+
+
+def _schedule_not_applied(orig: Any) -> Any:
+    def apply(self: Any, optimizer: Any, epoch: int) -> float:
+        return self.get_lr(epoch)
+
+    return apply
+
+
+mutant("scheduler_computed_not_applied",
+       "the schedule's learning rate is computed but never set on the optimizer",
+       schedules___Schedule__apply=_schedule_not_applied)
+
+
+def _evaluate_in_train_mode(orig: Any) -> Any:
+    def evaluate(self: Any, dataloader: Any) -> Any:
+        eval_ = self.model.eval
+        self.model.eval = lambda: self.model
+        try:
+            return orig(self, dataloader)
+        finally:
+            self.model.eval = eval_
+
+    return evaluate
+
+
+mutant("evaluate_leaves_training_mode",
+       "evaluate() never switches the model to eval mode",
+       training__Trainer__evaluate=_evaluate_in_train_mode)
+
+
+def _evaluate_steps(orig: Any) -> Any:
+    def evaluate(self: Any, dataloader: Any) -> Any:
+        result = orig(self, dataloader)
+        self.optimizer.step()
+        return result
+
+    return evaluate
+
+
+mutant("evaluate_steps_optimizer", "evaluate() calls optimizer.step() on leftover gradients",
+       training__Trainer__evaluate=_evaluate_steps)
+
+
+def _save_without_buffers(orig: Any) -> Any:
+    def save(self: Any, path: Any) -> None:
+        real = self.optimizer.state_dict
+
+        def hollow() -> dict:
+            state = real()
+            state["state"] = {}
+            return state
+
+        self.optimizer.state_dict = hollow
+        try:
+            orig(self, path)
+        finally:
+            del self.optimizer.state_dict
+
+    return save
+
+
+mutant("checkpoint_missing_optimizer_buffers",
+       "save_checkpoint writes the weights but not the optimizer's momentum/Adam buffers",
+       training__Trainer__save_checkpoint=_save_without_buffers)

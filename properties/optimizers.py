@@ -1,0 +1,503 @@
+"""Optimizer laws: SGD, Adam and AdamW step for step against ``torch.optim``, zero_grad against
+torch, and state dicts that resume a run exactly.
+
+Inputs are sequences of raw gradients assigned to ``.grad`` (no model, no loss): 1-3 float64
+parameters of small shapes (0-d included), 1-6 steps, and at every step each parameter's gradient
+is one of: ordinary values, all zeros, tiny (1e-30..1e-10), huge (1e10..1e20), or ``None`` (the
+parameter took no part in the backward pass, so the optimizer must skip it). Hyper-parameters
+cover each optimizer's whole valid range, and the learning rate may change between steps (what a
+schedule does).
+
+Tolerance. Parameters and buffers are compared with ``tolerance_for(float64)`` (rtol = atol =
+1e-7) against a per-element budget of ``atol + rtol * max(|reference|, M)``, where ``M`` is the
+largest magnitude that element of the same quantity (parameter or buffer) held at any earlier
+step. Why: torch's CPU kernels fuse multiply-adds (``add_(alpha=)``, ``lerp_``, ``addcmul_``), so
+each of its results may differ from NumPy's by an ulp *of the terms*, not of the result. A running
+quantity that climbed to 1e19 after a huge gradient and came back near 1 when an opposite one
+arrived (``p - lr g1 - lr g2`` with ``g2 ~ -g1``) carries an honest error of ~1e-16 * 1e19; the
+budget grants exactly that, and grants nothing extra to values that never shrank. Step counts
+are compared exactly, and state dict round trips (the same arithmetic on both sides) bit for bit.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from oracles import optim as oracle
+from properties import strategies as S
+from properties import target
+from properties.report import assert_close, failure_message, literal
+from properties.strategies import Sample
+from properties.tolerances import Tolerance, tolerance_for
+
+KINDS = ("SGD", "Adam", "AdamW")
+F64 = np.dtype(np.float64)
+TOL = tolerance_for(F64)
+EXACT = Tolerance(rtol=0.0, atol=0.0)
+GRAD_KINDS = ("normal", "zeros", "tiny", "huge", "none")
+# Ordinary gradients are what moves an optimizer's state: drawn three times as often as each
+# special class (and first, so a failure shrinks towards them).
+_GRAD_DRAW = ("normal", "normal", "normal", "zeros", "tiny", "huge", "none")
+MAX_STEPS = 6
+
+Grad = np.ndarray | None
+
+
+# ----------------------------------------------------------------------------- strategies
+
+
+def learning_rates() -> st.SearchStrategy:
+    return S.floats(F64, 1e-4, 1.0)
+
+
+@st.composite
+def hyperparameters(draw: st.DrawFn, kind: str) -> dict[str, Any]:
+    """Every hyper-parameter, explicitly, over the optimizer's valid range; zero (the special
+    case that switches a feature off) is drawn on purpose, not left to chance."""
+    lr = draw(learning_rates(), label="lr")
+    decay = draw(st.one_of(st.just(0.0), S.floats(F64, 0.0, 0.1)), label="weight_decay")
+    if kind == "SGD":
+        # Nesterov first (half the cases): drawn last it would need momentum > 0 and
+        # dampening == 0 to line up, and too few examples would exercise it.
+        nesterov = draw(st.booleans(), label="nesterov")
+        if nesterov:
+            momentum = draw(S.floats(F64, 0.0, 0.99).filter(lambda m: m > 0), label="momentum")
+            dampening = 0.0
+        else:
+            momentum = draw(st.one_of(st.just(0.0), S.floats(F64, 0.0, 0.99)), label="momentum")
+            dampening = draw(st.one_of(st.just(0.0), S.floats(F64, 0.0, 0.9)), label="dampening")
+        return {"lr": lr, "momentum": momentum, "dampening": dampening, "nesterov": nesterov,
+                "weight_decay": decay}
+    if kind not in ("Adam", "AdamW"):
+        raise ValueError(f"unknown optimizer {kind!r}")
+    betas = [draw(S.floats(F64, 0.0, 0.99), label="beta1"),
+             draw(S.floats(F64, 0.5, 0.9999), label="beta2")]
+    eps = draw(st.sampled_from([1e-8, 1e-10, 1e-6, 1e-3]), label="eps")
+    amsgrad = draw(st.booleans(), label="amsgrad")
+    return {"lr": lr, "betas": betas, "eps": eps, "weight_decay": decay, "amsgrad": amsgrad}
+
+
+@functools.cache
+def _values(shape: tuple[int, ...], low: float, high: float) -> st.SearchStrategy:
+    """float64 arrays in [low, high]; cached, as building array strategies costs more than
+    drawing from them."""
+    return S.values(F64, shape, low, high)
+
+
+@functools.cache
+def _signed(shape: tuple[int, ...], low: float, high: float) -> st.SearchStrategy:
+    magnitudes = _values(shape, low, high)
+    signs = hnp.arrays(np.bool_, shape)
+    return st.tuples(magnitudes, signs).map(lambda ms: np.where(ms[1], -ms[0], ms[0]))
+
+
+@functools.cache
+def gradient(shape: tuple[int, ...], how: str) -> st.SearchStrategy:
+    """One parameter's gradient for one step, of the class ``how`` (see ``GRAD_KINDS``)."""
+    if how == "none":
+        return st.none()
+    if how == "zeros":
+        return st.just(np.zeros(shape))
+    if how == "normal":
+        return _values(shape, -3.0, 3.0)
+    if how == "tiny":
+        return _signed(shape, 1e-30, 1e-10)
+    if how == "huge":
+        return _signed(shape, 1e10, 1e20)
+    raise ValueError(f"unknown gradient class {how!r}")
+
+
+def param_shapes() -> st.SearchStrategy:
+    return st.lists(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3),
+                    min_size=1, max_size=3)
+
+
+@st.composite
+def initial_params(draw: st.DrawFn) -> list[np.ndarray]:
+    return [draw(_values(shape, -3.0, 3.0), label=f"param {i}")
+            for i, shape in enumerate(draw(param_shapes(), label="shapes"))]
+
+
+@dataclass
+class OptimizerCase:
+    kind: str
+    hyper: dict[str, Any]
+    initial: list[np.ndarray]
+    grads: list[list[Grad]]
+    lrs: list[float] | None = None
+
+
+@st.composite
+def cases(draw: st.DrawFn, kind: str, min_steps: int = 1, max_steps: int = MAX_STEPS,
+          schedule: bool = True) -> OptimizerCase:
+    """Hyper-parameters, initial parameters, a gradient per parameter per step, and (if
+    ``schedule``) maybe a learning rate per step."""
+    hyper = draw(hyperparameters(kind), label="hyper")
+    initial = draw(initial_params(), label="initial")
+    steps = draw(st.integers(min_steps, max_steps), label="steps")
+    grads = []
+    for k in range(steps):
+        row = []
+        for i, p in enumerate(initial):
+            how = draw(st.sampled_from(_GRAD_DRAW), label=f"step {k + 1} grad {i} class")
+            row.append(draw(gradient(p.shape, how), label=f"step {k + 1} grad {i}"))
+        grads.append(row)
+    lrs = None
+    if schedule and draw(st.booleans(), label="lr changes between steps"):
+        lrs = draw(st.lists(learning_rates(), min_size=steps, max_size=steps), label="lrs")
+    return OptimizerCase(kind, hyper, initial, grads, lrs)
+
+
+@st.composite
+def grad_ops(draw: st.DrawFn, shapes: Sequence[tuple[int, ...]]) -> list[tuple[str, Any]]:
+    """1-8 of: a backward pass reaching a non-empty subset of the parameters (with upstream
+    gradients), or ``zero_grad(set_to_none)``."""
+    ops: list[tuple[str, Any]] = []
+    for _ in range(draw(st.integers(1, 8), label="ops")):
+        if draw(st.booleans(), label="backward?"):
+            reached = draw(st.lists(st.booleans(), min_size=len(shapes), max_size=len(shapes))
+                           .filter(any), label="reached")
+            ops.append(("backward", [draw(_values(s, -3.0, 3.0)) if r else None
+                                     for s, r in zip(shapes, reached)]))
+        else:
+            ops.append(("zero_grad", draw(st.booleans(), label="set_to_none")))
+    return ops
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def _grad_class(g: Grad) -> str:
+    if g is None:
+        return "none"
+    largest = float(np.max(np.abs(g))) if g.size else 0.0
+    if largest == 0.0:
+        return "zeros"
+    return "tiny" if largest < 1e-9 else "huge" if largest > 1e9 else "normal"
+
+
+def _sample(kind: str, hyper: dict[str, Any], initial: Sequence[np.ndarray],
+            grads: Sequence[Sequence[Grad]], **extra: Any) -> Sample:
+    """Inputs are the initial parameters; the gradients are summarised by class per step (the
+    repro script holds them in full)."""
+    summary = "; ".join(f"{k + 1}: [{', '.join(_grad_class(g) for g in row)}]"
+                        for k, row in enumerate(grads))
+    return Sample(tuple(np.asarray(a) for a in initial),
+                  {"optimizer": kind, "hyper": hyper, **extra, "grads by step": summary})
+
+
+def _replay(check: str, *args: Any) -> str:
+    return ("from properties import optimizers\n"
+            f"optimizers.{check}(\n    " + ",\n    ".join(literal(a) for a in args) + ",\n)")
+
+
+def _fail(kind: str, check: str, what: str, sample: Sample, replay: str) -> None:
+    raise AssertionError(failure_message(op_name=kind, check=check, what=what, sample=sample,
+                                         detail="", replay_call=replay))
+
+
+def _assert_tracks(actual: Any, expected: Any, magnitude: np.ndarray, *, kind: str, check: str,
+                   what: str, sample: Sample, replay: str) -> None:
+    """``actual`` within ``atol + rtol * max(|expected|, magnitude)`` elementwise (see the module
+    docstring); elements inside that budget are reported as equal, the others as they are."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape == expected.shape:
+        with np.errstate(invalid="ignore", over="ignore"):
+            budget = TOL.atol + TOL.rtol * np.maximum(np.abs(expected), magnitude)
+            within = np.abs(actual - expected) <= budget
+        actual = np.where(within, expected, actual)
+        what += " (budget: rtol x the largest magnitude it held so far)"
+    assert_close(actual, expected, TOL, op_name=kind, check=check, what=what, sample=sample,
+                 replay_call=replay)
+
+
+# ----------------------------------------------------------------------------- target runs
+
+
+def make_target_optimizer(kind: str, params: Sequence[Any], hyper: dict[str, Any]) -> Any:
+    return getattr(target.get().module("optimizers"), kind)(list(params), **hyper)
+
+
+def _target_params(initial: Sequence[np.ndarray]) -> list[Any]:
+    tt = target.get()
+    return [tt.tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in initial]
+
+
+def _step(opt: Any, params: Sequence[Any], row: Sequence[Grad], lr: float | None) -> None:
+    tt = target.get()
+    if lr is not None:
+        opt.lr = lr
+    for p, g in zip(params, row):
+        p.grad = None if g is None else tt.tensor(np.array(g, dtype=np.float64))
+    opt.step()
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def check_optimizer_matches_torch(kind: str, hyper: dict[str, Any],
+                                  initial: Sequence[np.ndarray],
+                                  grads: Sequence[Sequence[Grad]],
+                                  lrs: Sequence[float] | None = None) -> None:
+    """After EVERY step: each parameter, the set of parameters that have state, each buffer
+    and each step count equal torch.optim's (``foreach=False``) on the same gradients."""
+    tt = target.get()
+    sample = _sample(kind, hyper, initial, grads, lrs=lrs)
+    replay = _replay("check_optimizer_matches_torch", kind, hyper, list(initial),
+                     [list(r) for r in grads], None if lrs is None else list(lrs))
+    want = oracle.run_optimizer(kind, hyper, initial, grads, lrs)
+    params = _target_params(initial)
+    opt = make_target_optimizer(kind, params, hyper)
+    seen: dict[Any, np.ndarray] = {("param", i): np.abs(a) for i, a in enumerate(initial)}
+
+    for k, (row, ref) in enumerate(zip(grads, want), start=1):
+        _step(opt, params, row, None if lrs is None else lrs[k - 1])
+        check = f"step {k}"
+        for i, p in enumerate(params):
+            if tt.array(p).dtype != F64:
+                _fail(kind, check, f"parameter {i} changed dtype to {tt.array(p).dtype}",
+                      sample, replay)
+            _assert_tracks(tt.array(p), ref["params"][i], seen[("param", i)], kind=kind,
+                           check=check, what=f"parameter {i} differs from torch's after step {k}",
+                           sample=sample, replay=replay)
+            seen[("param", i)] = np.maximum(seen[("param", i)], np.abs(ref["params"][i]))
+
+        got_state = opt.state_dict()["state"]
+        want_state = {i: s for i, s in enumerate(ref["state"]) if s}
+        if set(got_state) != set(want_state):
+            _fail(kind, check, f"after step {k} the optimizer has state for parameters "
+                  f"{sorted(got_state)}, torch for {sorted(want_state)} (a parameter whose grad "
+                  "is None must be skipped entirely: no update, no state)", sample, replay)
+        for i, buffers in want_state.items():
+            if set(got_state[i]) != set(buffers):
+                _fail(kind, check, f"after step {k} parameter {i} has buffers "
+                      f"{sorted(got_state[i])}, torch has {sorted(buffers)}", sample, replay)
+            for name, value in buffers.items():
+                got = got_state[i][name]
+                if name == "step":
+                    if got != value:
+                        _fail(kind, check, f"after step {k} parameter {i} has step count {got!r},"
+                              f" torch {value} (counts are per parameter: a step with grad None "
+                              "does not count)", sample, replay)
+                    continue
+                key = ("buffer", i, name)
+                _assert_tracks(got, value, seen.get(key, np.zeros(np.shape(value))), kind=kind,
+                               check=check, what=f"buffer {name!r} of parameter {i} differs from "
+                               f"torch's after step {k}", sample=sample, replay=replay)
+                seen[key] = np.maximum(seen.get(key, 0.0), np.abs(value))
+
+
+def _plain(tree: Any, where: str = "state_dict()") -> Any:
+    """Check the leaves (float/int/bool/str/numeric ndarray; lists of them) and return the tree
+    with arrays replaced by None, which must then serialise to JSON: no pickle needed."""
+    if isinstance(tree, dict):
+        return {k: _plain(v, f"{where}[{k!r}]") for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(tree)]
+    if isinstance(tree, np.ndarray):
+        if tree.dtype.kind not in "biuf":
+            raise AssertionError(f"{where} is an array of dtype {tree.dtype}")
+        return None
+    if not isinstance(tree, (bool, int, float, str)):
+        raise AssertionError(f"{where} is a {type(tree).__name__}: leaves must be "
+                             "float/int/bool/str/ndarray")
+    return tree
+
+
+def _same_tree(got: Any, want: Any, where: str) -> str | None:
+    """Where two state dicts differ (bit for bit), or None."""
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or set(got) != set(want):
+            return f"{where}: keys {sorted(got) if isinstance(got, dict) else got!r} != " \
+                   f"{sorted(want)}"
+        for k in want:
+            found = _same_tree(got[k], want[k], f"{where}[{k!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(want, np.ndarray):
+        same = isinstance(got, np.ndarray) and got.dtype == want.dtype and np.array_equal(
+            got, want, equal_nan=True)
+        return None if same else f"{where}: arrays differ"
+    return None if (type(got) is type(want) and got == want) else f"{where}: {got!r} != {want!r}"
+
+
+def check_state_dict_round_trip(kind: str, hyper: dict[str, Any],
+                                initial: Sequence[np.ndarray],
+                                grads: Sequence[Sequence[Grad]], split: int) -> None:
+    """Save after ``split`` steps, load into a fresh optimizer (default hyper-parameters) over
+    copies of the parameters, continue: parameters and state equal, bit for bit, those of an
+    uninterrupted run. The saved dict is plain (JSON + arrays), holds the constructor's
+    hyper-parameters, and is a copy: the run it came from keeps stepping after the save."""
+    tt = target.get()
+    sample = _sample(kind, hyper, initial, grads, split=split)
+    replay = _replay("check_state_dict_round_trip", kind, hyper, list(initial),
+                     [list(r) for r in grads], split)
+
+    straight_params = _target_params(initial)
+    straight = make_target_optimizer(kind, straight_params, hyper)
+    for row in grads:
+        _step(straight, straight_params, row, None)
+
+    first_params = _target_params(initial)
+    first = make_target_optimizer(kind, first_params, hyper)
+    for row in grads[:split]:
+        _step(first, first_params, row, None)
+    saved = first.state_dict()
+    try:
+        json.dumps(_plain(saved))
+    except (AssertionError, TypeError, ValueError) as error:
+        _fail(kind, "state_dict", f"state_dict() is not plain data: {error}", sample, replay)
+    if saved.get("type") != kind:
+        _fail(kind, "state_dict", f"state_dict()['type'] is {saved.get('type')!r}", sample, replay)
+    want_hyper = {k: (list(v) if k == "betas" else v) for k, v in hyper.items()}
+    if saved.get("hyper") != want_hyper:
+        _fail(kind, "state_dict", f"state_dict()['hyper'] is {saved.get('hyper')!r}, the "
+              f"optimizer was built with {want_hyper!r}", sample, replay)
+    snapshot = [tt.array(p).copy() for p in first_params]
+    for row in grads[split:]:  # a state dict that aliases live buffers changes here
+        _step(first, first_params, row, None)
+
+    resumed_params = _target_params(snapshot)
+    resumed = make_target_optimizer(kind, resumed_params, {"lr": 0.5})
+    resumed.load_state_dict(saved)
+    for row in grads[split:]:
+        _step(resumed, resumed_params, row, None)
+    for i, (p, q) in enumerate(zip(resumed_params, straight_params)):
+        assert_close(tt.array(p), tt.array(q), EXACT, op_name=kind, check="state_dict resume",
+                     what=f"parameter {i} after save at step {split}, load, continue differs "
+                     "from the uninterrupted run", sample=sample, replay_call=replay)
+    found = _same_tree(resumed.state_dict(), straight.state_dict(), "state_dict()")
+    if found:
+        _fail(kind, "state_dict resume", f"after save at step {split}, load, continue, the "
+              f"state differs from the uninterrupted run: {found}", sample, replay)
+
+
+def corruptions(kind: str) -> tuple[str, ...]:
+    """Ways to break a state dict, each of which ``load_state_dict`` must reject."""
+    common = ("type", "index", "shape", "missing buffer", "extra buffer", "hyper key",
+              "hyper value")
+    return (*common, "step") if kind != "SGD" else common
+
+
+def buffer_names(kind: str, hyper: dict[str, Any]) -> tuple[str, ...]:
+    if kind == "SGD":
+        return ("momentum_buffer",)
+    return ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if hyper["amsgrad"] else ())
+
+
+def check_bad_state_dict_changes_nothing(kind: str, hyper: dict[str, Any],
+                                         initial: Sequence[np.ndarray],
+                                         grads: Sequence[Sequence[Grad]],
+                                         corruption: str) -> None:
+    """``load_state_dict`` of a corrupted dict raises (KeyError/ValueError/TypeError) and leaves
+    the optimizer exactly as it was. The bad dict first changes *valid* entries (a new lr, new
+    values for parameter 0's buffers) and breaks the last one, so an implementation that assigns
+    while it checks is caught half-way."""
+    sample = _sample(kind, hyper, initial, grads, corruption=corruption)
+    replay = _replay("check_bad_state_dict_changes_nothing", kind, hyper, list(initial),
+                     [list(r) for r in grads], corruption)
+    tt = target.get()
+    params = _target_params(initial)
+    opt = make_target_optimizer(kind, params, hyper)
+    for row in grads:
+        _step(opt, params, row, None)
+    before = opt.state_dict()
+    values = [tt.array(p).copy() for p in params]
+
+    bad = copy.deepcopy(before)
+    bad["hyper"]["lr"] = before["hyper"]["lr"] * 0.5 + 0.25
+    shape0 = values[0].shape
+    names = buffer_names(kind, hyper)
+    bad["state"][0] = {n: (7 if n == "step" else np.full(shape0, 0.5)) for n in names}
+    last = len(params) - 1
+    victim = bad["state"].setdefault(
+        last, {n: (3 if n == "step" else np.ones(values[last].shape)) for n in names})
+    array_name = names[-1]
+    if corruption == "type":
+        bad["type"] = "Adam" if kind != "Adam" else "SGD"
+    elif corruption == "index":
+        bad["state"][len(params)] = copy.deepcopy(victim)
+    elif corruption == "shape":
+        victim[array_name] = np.zeros((*values[last].shape, 2))
+    elif corruption == "missing buffer":
+        del victim[array_name]
+    elif corruption == "extra buffer":
+        victim["velocity"] = np.zeros(values[last].shape)
+    elif corruption == "step":
+        victim["step"] = 0
+    elif corruption == "hyper key":
+        del bad["hyper"]["weight_decay"]
+    elif corruption == "hyper value":
+        bad["hyper"]["lr"] = -1.0
+    else:
+        raise ValueError(f"unknown corruption {corruption!r}")
+
+    try:
+        opt.load_state_dict(bad)
+    except (KeyError, ValueError, TypeError):
+        pass
+    else:
+        _fail(kind, "load_state_dict", f"a state dict with a bad {corruption} was accepted",
+              sample, replay)
+    found = _same_tree(opt.state_dict(), before, "state_dict()")
+    if found:
+        _fail(kind, "load_state_dict", f"a rejected load ({corruption}) still changed the "
+              f"optimizer: {found}", sample, replay)
+    for i, (p, v) in enumerate(zip(params, values)):
+        assert_close(tt.array(p), v, EXACT, op_name=kind, check="load_state_dict",
+                     what=f"a rejected load ({corruption}) changed parameter {i}", sample=sample,
+                     replay_call=replay)
+
+
+def check_zero_grad_matches_torch(kind: str, initial: Sequence[np.ndarray],
+                                  ops: Sequence[tuple[str, Any]]) -> None:
+    """Backward passes and ``optimizer.zero_grad(set_to_none)`` in any order: after every op each
+    ``.grad`` is what torch has, exactly. So gradients accumulate to the exact running sum over
+    backward calls since the last reset; ``set_to_none=True`` leaves None; ``False`` leaves a
+    zero tensor of the parameter's shape and dtype; a parameter without a gradient stays None."""
+    tt = target.get()
+    sample = Sample(tuple(np.asarray(a) for a in initial),
+                    {"optimizer": kind, "ops": [op if op == "backward" else f"zero_grad({arg})"
+                                                for op, arg in ops]})
+    replay = _replay("check_zero_grad_matches_torch", kind, list(initial), list(ops))
+    want = oracle.run_grad_ops(initial, ops)
+    params = _target_params(initial)
+    opt = make_target_optimizer(kind, params, {"lr": 0.1})
+    for k, ((op, arg), ref) in enumerate(zip(ops, want), start=1):
+        if op == "backward":
+            terms = [(p * tt.tensor(np.asarray(u, dtype=np.float64))).sum()
+                     for p, u in zip(params, arg) if u is not None]
+            loss = terms[0]
+            for term in terms[1:]:
+                loss = loss + term
+            loss.backward()
+            label = f"op {k} (backward)"
+        else:
+            opt.zero_grad(set_to_none=arg)
+            label = f"op {k} (zero_grad(set_to_none={arg}))"
+        for i, (p, w) in enumerate(zip(params, ref)):
+            got = tt.grad(p)
+            if (got is None) != (w is None):
+                _fail(kind, "zero_grad", f"after {label} parameter {i}'s grad is "
+                      f"{'None' if got is None else 'set'}, torch's is "
+                      f"{'None' if w is None else 'set'}", sample, replay)
+            if got is None:
+                continue
+            if not isinstance(p.grad, tt.Tensor) or got.dtype != tt.array(p).dtype:
+                _fail(kind, "zero_grad", f"after {label} parameter {i}'s grad is a "
+                      f"{type(p.grad).__name__} of dtype {got.dtype}, not a Tensor of the "
+                      "parameter's dtype", sample, replay)
+            assert_close(got, w, EXACT, op_name=kind, check="zero_grad", sample=sample,
+                         what=f"after {label} parameter {i}'s grad differs from torch's",
+                         replay_call=replay)

@@ -1,0 +1,148 @@
+"""Stateful lockstep test: a TinyTorch model + optimizer and its torch twin under any
+interleaving of forward/backward, zero_grad, step, clip, scheduler step, checkpoint round trip
+and train()/eval(). After every rule the two must agree on parameters, gradients (``None``
+included), every optimizer buffer, the learning rate and the mode. A shrunk failure reads as the
+shortest sequence of calls that breaks the lockstep.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from oracles import training as otraining
+from properties import target
+from properties.laws import build_mlp, mlp_layout
+from properties.report import assert_close
+from properties.strategies import Sample
+from properties.training import TRAINING_TOL
+
+WIDTHS = (2, 3, 2)
+TOTAL_EPOCHS = 4
+HYPER = {
+    "SGD": {"lr": 0.1, "momentum": 0.9, "nesterov": True},
+    "Adam": {"lr": 0.05, "amsgrad": True},
+    "AdamW": {"lr": 0.05, "weight_decay": 0.1},
+}
+
+
+class LockstepMachine(RuleBasedStateMachine):
+    @initialize(kind=st.sampled_from(sorted(HYPER)), seed=st.integers(0, 1000))
+    def setup(self, kind: str, seed: int) -> None:
+        self.kind = kind
+        self.tmp = tempfile.TemporaryDirectory()
+        self._build_target(build_mlp(WIDTHS, "tanh", seed))
+        self.twin = otraining.LockstepTwin(
+            mlp_layout(len(WIDTHS) - 1, "tanh"), self.model.state_dict(), kind, HYPER[kind],
+            TOTAL_EPOCHS, HYPER[kind]["lr"] / 10)
+        self.epoch = 0
+
+    def _build_target(self, model: Any) -> None:
+        tt = target.get()
+        self.model = model
+        self.optimizer = getattr(tt.module("optimizers"), self.kind)(model.parameters(),
+                                                                     **HYPER[self.kind])
+        lr = HYPER[self.kind]["lr"]
+        self.schedule = tt.module("schedules").CosineSchedule(lr, lr / 10, TOTAL_EPOCHS)
+        self.trainer = tt.module("training").Trainer(model, self.optimizer,
+                                                     tt.losses.MSELoss(), scheduler=self.schedule)
+
+    def teardown(self) -> None:
+        if hasattr(self, "tmp"):
+            self.tmp.cleanup()
+
+    # ------------------------------------------------------------------ rules
+    @rule(batch=st.integers(1, 3), seed=st.integers(0, 2**16))
+    def forward_backward(self, batch: int, seed: int) -> None:
+        tt = target.get()
+        rng = np.random.default_rng(seed)
+        x, y = rng.uniform(-2, 2, (batch, WIDTHS[0])), rng.uniform(-2, 2, (batch, WIDTHS[-1]))
+        tt.losses.MSELoss()(self.model(tt.tensor(x)), tt.tensor(y)).backward()
+        self.twin.forward_backward(x, y)
+
+    @rule(set_to_none=st.booleans())
+    def zero_grad(self, set_to_none: bool) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+        self.twin.zero_grad(set_to_none)
+
+    @rule()
+    def step(self) -> None:
+        self.optimizer.step()
+        self.twin.step()
+
+    @rule(max_norm=st.sampled_from([0.01, 0.1, 1.0, 100.0]))
+    def clip(self, max_norm: float) -> None:
+        clipping = target.get().module("clipping")
+        got = clipping.clip_grad_norm(self.model.parameters(), max_norm)
+        want = self.twin.clip(max_norm)
+        if want is not None:
+            assert_close(np.float64(got), np.float64(want), TRAINING_TOL, op_name="lockstep",
+                         check="clip", what="total norm differs from torch's",
+                         sample=Sample(()))
+
+    @precondition(lambda self: self.epoch < TOTAL_EPOCHS)
+    @rule()
+    def scheduler_step(self) -> None:
+        self.epoch += 1
+        self.schedule.apply(self.optimizer, self.epoch)
+        self.twin.scheduler_step()
+
+    @rule()
+    def checkpoint_round_trip(self) -> None:
+        """Save, then continue in a brand-new model/optimizer/trainer restored from the file.
+        Gradients are not training state: after a restore they are None, in torch too."""
+        path = Path(self.tmp.name) / "state.npz"
+        self.trainer.save_checkpoint(path)
+        fresh = build_mlp(WIDTHS, "tanh", seed=4242)
+        fresh.train(self.model.training)
+        self._build_target(fresh)
+        self.trainer.load_checkpoint(path)
+        self.optimizer.lr = self.twin.lr
+        self.twin.drop_grads()
+
+    @rule(mode=st.booleans())
+    def set_mode(self, mode: bool) -> None:
+        self.model.train(mode)
+        self.twin.train(mode)
+
+    # ------------------------------------------------------------------ invariants
+    @invariant()
+    def in_lockstep(self) -> None:
+        if not hasattr(self, "model"):
+            return
+        tt = target.get()
+        sample = Sample((), {"optimizer": self.kind, "epoch": self.epoch})
+
+        def same(got: Any, want: Any, what: str) -> None:
+            assert_close(got, want, TRAINING_TOL, op_name="lockstep", check="invariant",
+                         what=what, sample=sample)
+
+        same(np.float64(self.optimizer.lr), np.float64(self.twin.lr),
+             "learning rate differs from torch's")
+        assert self.model.training == self.twin.training, "train/eval mode differs"
+        want_params, want_grads = self.twin.state(), self.twin.grads()
+        for name, p in self.model.named_parameters():
+            same(tt.array(p), want_params[name], f"parameter {name} differs from torch's")
+            got_g, want_g = tt.grad(p), want_grads[name]
+            if (got_g is None) != (want_g is None):
+                raise AssertionError(f"{name}.grad is {'None' if got_g is None else 'set'} "
+                                     f"but torch's is {'None' if want_g is None else 'set'}")
+            if got_g is not None:
+                same(got_g, want_g, f"gradient of {name} differs from torch's")
+        got_state = self.optimizer.state_dict()["state"]
+        want_state = self.twin.buffers()
+        if set(got_state) != set(want_state):
+            raise AssertionError(f"optimizer has state for parameters {sorted(got_state)}, "
+                                 f"torch for {sorted(want_state)}")
+        for i, buffers in want_state.items():
+            for name, value in buffers.items():
+                if name not in got_state[i]:
+                    raise AssertionError(f"optimizer state of parameter {i} lacks {name!r}")
+                same(np.asarray(got_state[i][name], dtype=np.float64),
+                     np.asarray(value, dtype=np.float64),
+                     f"optimizer buffer {name!r} of parameter {i} differs from torch's")

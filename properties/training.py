@@ -1,0 +1,301 @@
+"""Trainer properties: the Trainer against a hand-written torch loop, and its own invariants.
+
+A :class:`TrainingCase` is everything one run needs (data, model widths, optimizer, schedule,
+clipping, accumulation, epochs). :func:`build` makes the target's objects for it; the checks
+compare a run with the torch twin (``oracles.training``) or with another target run
+(checkpoint resume vs. uninterrupted, k micro-batches vs. one k-times larger batch).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from oracles import schedules as oschedules
+from oracles import training as otraining
+from properties import target
+from properties.laws import build_mlp, mlp_layout
+from properties.report import assert_close, failure_message
+from properties.strategies import Sample
+from properties.tolerances import Tolerance, tolerance_for
+
+F64 = np.dtype(np.float64)
+# Several optimizer steps compound float64 rounding (Adam divides by sqrt(v) + eps): a few
+# hundred ulps after a handful of steps is the honest budget, still 1e6 below any real bug.
+TRAINING_TOL = Tolerance(rtol=1e-6, atol=1e-9)
+
+
+@dataclass(frozen=True)
+class TrainingCase:
+    x: np.ndarray
+    y: np.ndarray
+    loss: str  # "MSELoss" | "CrossEntropyLoss"
+    widths: tuple[int, ...]
+    optimizer: str  # "SGD" | "Adam" | "AdamW"
+    hyper: dict[str, Any]
+    epochs: int
+    batch_size: int
+    shuffle: bool = True
+    seed: int = 0
+    schedule: dict[str, Any] | None = None
+    clip_norm: float | None = None
+    accumulation_steps: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> Sample:
+        return Sample((self.x, self.y), {
+            "loss": self.loss, "widths": self.widths, "optimizer": self.optimizer,
+            "hyper": self.hyper, "epochs": self.epochs, "batch_size": self.batch_size,
+            "shuffle": self.shuffle, "seed": self.seed, "schedule": self.schedule,
+            "clip_norm": self.clip_norm, "accumulation_steps": self.accumulation_steps})
+
+
+# ----------------------------------------------------------------------------- strategies
+
+
+@st.composite
+def training_cases(draw: st.DrawFn, schedules: bool = True, clipping: bool = True,
+                   accumulation: bool = True) -> TrainingCase:
+    loss = draw(st.sampled_from(["MSELoss", "CrossEntropyLoss"]), label="loss")
+    n_in = draw(st.integers(1, 3))
+    n_out = draw(st.integers(2 if loss == "CrossEntropyLoss" else 1, 3))
+    hidden = draw(st.lists(st.integers(1, 4), max_size=1))
+    n = draw(st.integers(2, 10), label="samples")
+    rng = np.random.default_rng(draw(st.integers(0, 2**16), label="data seed"))
+    x = rng.uniform(-2, 2, (n, n_in))
+    y = (rng.integers(0, n_out, n) if loss == "CrossEntropyLoss"
+         else rng.uniform(-2, 2, (n, n_out)))
+    kind = draw(st.sampled_from(["SGD", "AdamW"]), label="optimizer")
+    if kind == "SGD":
+        hyper = {"lr": draw(st.sampled_from([0.01, 0.1, 0.3])),
+                 "momentum": draw(st.sampled_from([0.0, 0.9]))}
+    else:
+        hyper = {"lr": draw(st.sampled_from([0.001, 0.01, 0.05])),
+                 "weight_decay": draw(st.sampled_from([0.0, 0.01, 0.1]))}
+    epochs = draw(st.integers(1, 4), label="epochs")
+    schedule = None
+    if schedules and draw(st.booleans(), label="use schedule"):
+        schedule = {"max_lr": hyper["lr"], "min_lr": hyper["lr"] * 0.1, "total_epochs": epochs}
+    clip = draw(st.sampled_from([None, 0.05, 0.5])) if clipping else None
+    k = draw(st.integers(1, 3), label="accumulation") if accumulation else 1
+    return TrainingCase(x=x, y=y, loss=loss, widths=(n_in, *hidden, n_out), optimizer=kind,
+                        hyper=hyper, epochs=epochs, batch_size=draw(st.integers(1, 4)),
+                        shuffle=draw(st.booleans()), seed=draw(st.integers(0, 100)),
+                        schedule=schedule, clip_norm=clip, accumulation_steps=k)
+
+
+# ----------------------------------------------------------------------------- building
+
+
+@dataclass
+class Run:
+    model: Any
+    optimizer: Any
+    trainer: Any
+    loader: Any
+    schedule: Any
+
+
+def build(case: TrainingCase, weight_seed: int = 7) -> Run:
+    tt = target.get()
+    model = build_mlp(case.widths, "tanh", weight_seed)
+    optimizer = getattr(tt.module("optimizers"), case.optimizer)(model.parameters(), **case.hyper)
+    schedule = (tt.module("schedules").CosineSchedule(**case.schedule)
+                if case.schedule is not None else None)
+    loss_fn = getattr(tt.losses, case.loss)()
+    trainer = tt.module("training").Trainer(model, optimizer, loss_fn, scheduler=schedule,
+                                            grad_clip_norm=case.clip_norm)
+    data = tt.module("dataloader")
+    y = case.y if case.loss == "MSELoss" else case.y.astype(np.float64)
+    loader = data.DataLoader(data.TensorDataset(tt.tensor(case.x), tt.tensor(y)),
+                             batch_size=case.batch_size, shuffle=case.shuffle, seed=case.seed)
+    return Run(model, optimizer, trainer, loader, schedule)
+
+
+def epoch_batches(loader: Any, epochs: int) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """The batches the loader gives in each epoch, as arrays (it is set back to epoch 0)."""
+    tt = target.get()
+    out = []
+    for e in range(epochs):
+        loader.set_epoch(e)
+        out.append([(tt.array(x).copy(), tt.array(y).copy()) for x, y in loader])
+    loader.set_epoch(0)
+    return out
+
+
+def _fail(case: TrainingCase, check: str, what: str) -> None:
+    raise AssertionError(failure_message(op_name="Trainer", check=check, what=what,
+                                         sample=case.describe(), detail="",
+                                         replay_call="# replay with properties.training.build"))
+
+
+def _compare_params(case: TrainingCase, check: str, got: dict[str, np.ndarray],
+                    want: dict[str, np.ndarray], what: str, tol: Tolerance = TRAINING_TOL) -> None:
+    for name, value in want.items():
+        assert_close(got[name], value, tol, op_name="Trainer", check=check,
+                     what=f"{name}: {what}", sample=case.describe())
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def check_trainer_matches_torch_loop(case: TrainingCase) -> None:
+    """Loss history, learning rates and final weights equal a plain torch loop's."""
+    run = build(case)
+    initial = run.model.state_dict()
+    batches = epoch_batches(run.loader, case.epochs)
+    for _ in range(case.epochs):
+        run.trainer.train_epoch(run.loader, accumulation_steps=case.accumulation_steps)
+    lrs = (oschedules.cosine_lrs(case.schedule["max_lr"], case.schedule["min_lr"],
+                                 case.schedule["total_epochs"], case.epochs)
+           if case.schedule is not None else None)
+    twin = otraining.train(
+        mlp_layout(len(case.widths) - 1, "tanh"), initial, case.optimizer, case.hyper,
+        case.loss, batches, learning_rates=lrs, clip_norm=case.clip_norm,
+        accumulation_steps=case.accumulation_steps)
+    history = run.trainer.history
+    for key in ("train_loss", "learning_rates"):
+        assert_close(np.array(history[key]), np.array(twin[key]), TRAINING_TOL,
+                     op_name="Trainer", check="torch loop", sample=case.describe(),
+                     what=f"history[{key!r}] differs from the torch loop's")
+    _compare_params(case, "torch loop", run.model.state_dict(), twin["params"],
+                    "final weights differ from the torch loop's")
+
+
+def check_resume_equals_uninterrupted(case: TrainingCase, split: int) -> None:
+    """Train ``split`` epochs, checkpoint, restore into a fresh trainer (other weights, other
+    RNG state), train the rest: identical to training all epochs without a break."""
+    straight = build(case)
+    for _ in range(case.epochs):
+        straight.trainer.train_epoch(straight.loader, case.accumulation_steps)
+
+    first = build(case)
+    for _ in range(split):
+        first.trainer.train_epoch(first.loader, case.accumulation_steps)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ckpt.npz"
+        first.trainer.save_checkpoint(path)
+        np.random.seed(12345)  # the checkpoint must restore the RNG, not rely on it
+        second = build(case, weight_seed=99)
+        second.trainer.load_checkpoint(path)
+    for _ in range(case.epochs - split):
+        second.trainer.train_epoch(second.loader, case.accumulation_steps)
+
+    for key, value in straight.trainer.history.items():
+        if len(second.trainer.history[key]) != len(value):
+            _fail(case, "resume", f"history[{key!r}] has {len(second.trainer.history[key])} "
+                  f"entries after resuming, {len(value)} without a break")
+        assert_close(np.array(second.trainer.history[key]), np.array(value), TRAINING_TOL,
+                     op_name="Trainer", check="resume", sample=case.describe(),
+                     what=f"history[{key!r}] after resume differs from uninterrupted")
+    if (second.trainer.epoch, second.trainer.step) != (straight.trainer.epoch,
+                                                       straight.trainer.step):
+        _fail(case, "resume", "epoch/step counters differ after resume")
+    _compare_params(case, "resume", second.model.state_dict(), straight.model.state_dict(),
+                    "weights after resume differ from uninterrupted training",
+                    Tolerance(0.0, 0.0))
+    got, want = second.optimizer.state_dict(), straight.optimizer.state_dict()
+    for index, buffers in want["state"].items():
+        for name, value in buffers.items():
+            if not np.array_equal(got["state"].get(index, {}).get(name), value):
+                _fail(case, "resume", f"optimizer buffer {name} of parameter {index} differs "
+                      "after resume")
+
+
+def check_evaluate_changes_nothing(case: TrainingCase) -> None:
+    """evaluate(): no graph recorded, no parameter, gradient or optimizer-state change, the
+    model in eval mode during it and back in its previous mode after."""
+    tt = target.get()
+    run = build(case)
+    run.trainer.train_epoch(run.loader)
+    seen: list[tuple[bool, bool]] = []
+    original_forward = run.model.forward
+
+    def spy(x: Any) -> Any:
+        out = original_forward(x)
+        seen.append((bool(out.requires_grad), bool(run.model.training)))
+        return out
+
+    run.model.forward = spy
+    for mode in (True, False):
+        run.model.train(mode)
+        x, y = next(iter(run.loader))  # gradients pending, as mid-way through accumulation
+        run.trainer.loss_fn(original_forward(x), y).backward()
+        params = run.model.state_dict()
+        grads = [tt.grad(p) for p in run.model.parameters()]
+        opt_state = run.optimizer.state_dict()
+        seen.clear()
+        run.trainer.evaluate(run.loader)
+        if any(requires for requires, _ in seen):
+            _fail(case, "evaluate", "evaluate() recorded a graph (outputs require grad)")
+        if any(training for _, training in seen):
+            _fail(case, "evaluate", "the model was in training mode during evaluate()")
+        if run.model.training != mode:
+            _fail(case, "evaluate", f"evaluate() left model.training={run.model.training}, "
+                  f"it was {mode}")
+        for name, value in params.items():
+            if not np.array_equal(run.model.state_dict()[name], value):
+                _fail(case, "evaluate", f"evaluate() changed parameter {name}")
+        for before, p in zip(grads, run.model.parameters()):
+            after = tt.grad(p)
+            if (before is None) != (after is None) or (
+                    before is not None and not np.array_equal(before, after)):
+                _fail(case, "evaluate", "evaluate() changed a gradient")
+        _same_tree(case, opt_state, run.optimizer.state_dict(), "optimizer state")
+
+
+def _same_tree(case: TrainingCase, a: Any, b: Any, where: str) -> None:
+    if isinstance(a, dict):
+        if set(a) != set(b):
+            _fail(case, "evaluate", f"evaluate() changed the keys of {where}")
+        for k in a:
+            _same_tree(case, a[k], b[k], f"{where}[{k!r}]")
+    elif not np.array_equal(np.asarray(a), np.asarray(b)):
+        _fail(case, "evaluate", f"evaluate() changed {where}")
+
+
+def check_accumulation_equals_large_batch(case: TrainingCase) -> None:
+    """k accumulated micro-batches of size b step exactly like batches of size k*b."""
+    k = case.accumulation_steps
+    small = replace(case, shuffle=False, schedule=None)
+    large = replace(small, batch_size=case.batch_size * k, accumulation_steps=1)
+    n = (len(case.x) // (case.batch_size * k)) * case.batch_size * k
+    if n == 0:
+        return
+    small = replace(small, x=case.x[:n], y=case.y[:n])
+    large = replace(large, x=case.x[:n], y=case.y[:n])
+    a, b = build(small), build(large)
+    for _ in range(case.epochs):
+        a.trainer.train_epoch(a.loader, accumulation_steps=k)
+        b.trainer.train_epoch(b.loader, accumulation_steps=1)
+    _compare_params(small, "accumulation", a.model.state_dict(), b.model.state_dict(),
+                    f"{k} accumulated micro-batches of {case.batch_size} differ from batches "
+                    f"of {case.batch_size * k}")
+
+
+def check_applied_lr_follows_schedule(case: TrainingCase) -> None:
+    """The learning rate in force at every optimizer step is the schedule's for that epoch."""
+    run = build(case)
+    applied: list[tuple[int, float]] = []
+    original_step = run.optimizer.step
+
+    def spy() -> Any:
+        applied.append((run.trainer.epoch, float(run.optimizer.lr)))
+        return original_step()
+
+    run.optimizer.step = spy
+    for _ in range(case.epochs):
+        run.trainer.train_epoch(run.loader, case.accumulation_steps)
+    want = (oschedules.cosine_lrs(case.schedule["max_lr"], case.schedule["min_lr"],
+                                  case.schedule["total_epochs"], case.epochs)
+            if case.schedule else [case.hyper["lr"]] * case.epochs)
+    got = np.array([lr for _, lr in applied])
+    expected = np.array([want[e] for e, _ in applied])
+    assert_close(got, expected, tolerance_for(F64), op_name="Trainer", check="applied lr",
+                 sample=case.describe(), what="learning rate used by optimizer.step() is not "
+                 "the schedule's for that epoch")

@@ -1,0 +1,108 @@
+"""Checkpoints: written atomically, read without pickle, and a bad file is a clear error that
+leaves the live trainer untouched."""
+
+import numpy as np
+import pytest
+
+from properties import target
+
+
+def _trainer(seed=0, widths=(2, 3, 1)):
+    tt = target.get()
+    np.random.seed(seed)
+    model = tt.layers.Sequential(tt.layers.Linear(widths[0], widths[1]), tt.activations.Tanh(),
+                                 tt.layers.Linear(widths[1], widths[2]))
+    opt = target.get().module("optimizers").Adam(model.parameters(), lr=0.01)
+    trainer = target.get().module("training").Trainer(model, opt, tt.losses.MSELoss())
+    data = target.get().module("dataloader")
+    x = np.random.default_rng(seed).normal(size=(6, widths[0]))
+    loader = data.DataLoader(data.TensorDataset(tt.tensor(x), tt.tensor(x[:, :widths[2]])),
+                             batch_size=3)
+    trainer.train_epoch(loader)
+    return trainer
+
+
+def _snapshot(trainer):
+    return (trainer.model.state_dict(), trainer.epoch, trainer.step,
+            {k: list(v) for k, v in trainer.history.items()})
+
+
+def _assert_untouched(trainer, before):
+    params, epoch, step, history = before
+    for name, value in trainer.model.state_dict().items():
+        np.testing.assert_array_equal(value, params[name])
+    assert (trainer.epoch, trainer.step, trainer.history) == (epoch, step, history)
+
+
+def _corrupt(path, how):
+    raw = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif how == "garbage":
+        path.write_bytes(b"not a checkpoint at all")
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "flipped":
+        middle = len(raw) // 2
+        path.write_bytes(raw[:middle] + bytes([raw[middle] ^ 0xFF]) + raw[middle + 1:])
+    elif how == "pickled":
+        np.savez(path, __meta__=np.array([{"evil": 1}], dtype=object))
+    elif how == "plain npz":
+        np.savez(path, weights=np.zeros(3))
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "empty", "flipped", "pickled",
+                                 "plain npz"])
+def test_corrupt_checkpoint_is_a_clear_error_and_changes_nothing(tmp_path, how):
+    errors = target.get().module("training").CheckpointError
+    source = _trainer(seed=1)
+    path = tmp_path / "ckpt.npz"
+    source.save_checkpoint(path)
+    _corrupt(path, how)
+    live = _trainer(seed=2)
+    before = _snapshot(live)
+    with pytest.raises(errors, match="checkpoint"):
+        live.load_checkpoint(path)
+    _assert_untouched(live, before)
+
+
+def test_checkpoint_of_another_model_names_the_mismatch(tmp_path):
+    errors = target.get().module("training").CheckpointError
+    path = tmp_path / "ckpt.npz"
+    _trainer(widths=(2, 4, 1)).save_checkpoint(path)
+    live = _trainer()
+    before = _snapshot(live)
+    with pytest.raises(errors, match=r"layers\.0\.weight"):
+        live.load_checkpoint(path)
+    _assert_untouched(live, before)
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(target.get().module("training").CheckpointError, match="no checkpoint"):
+        _trainer().load_checkpoint(tmp_path / "absent.npz")
+
+
+def test_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    trainer = _trainer()
+    path = tmp_path / "ckpt.npz"
+    trainer.save_checkpoint(path)
+    good = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError):
+        trainer.save_checkpoint(path)
+    assert path.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]
+
+
+def test_checkpoint_holds_the_complete_state(tmp_path):
+    trainer = _trainer()
+    path = tmp_path / "ckpt.npz"
+    trainer.save_checkpoint(path)
+    with np.load(path, allow_pickle=False) as archive:
+        names = set(archive.files)
+    assert {"model/layers.0.weight", "model/layers.2.bias", "rng/keys", "__meta__"} <= names
+    assert any(n.startswith("optimizer/") and n.endswith("exp_avg_sq") for n in names)

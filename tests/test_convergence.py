@@ -1,0 +1,86 @@
+"""Scenario tests from the Module 07 audit: the whole stack actually learns, and the classic
+student bugs (no zero_grad, scheduler not applied) are visible."""
+
+import numpy as np
+import pytest
+
+from properties import target
+
+
+def _module(name):
+    return target.get().module(name)
+
+
+def _loader(x, y, batch_size, seed=0):
+    tt, data = target.get(), _module("dataloader")
+    return data.DataLoader(data.TensorDataset(tt.tensor(x), tt.tensor(y)),
+                           batch_size=batch_size, shuffle=True, seed=seed)
+
+
+def test_linear_regression_learns_y_equals_2x_plus_1():
+    tt = target.get()
+    np.random.seed(0)
+    x = np.linspace(-1, 1, 32).reshape(-1, 1)
+    model = tt.layers.Linear(1, 1)
+    trainer = _module("training").Trainer(model, _module("optimizers").SGD(
+        model.parameters(), lr=0.1), tt.losses.MSELoss())
+    for _ in range(100):
+        trainer.train_epoch(_loader(x, 2 * x + 1, 8))
+    assert trainer.history["train_loss"][-1] < 1e-4 * trainer.history["train_loss"][0]
+    np.testing.assert_allclose(tt.array(model.weight).item(), 2.0, atol=1e-2)
+    np.testing.assert_allclose(tt.array(model.bias).item(), 1.0, atol=1e-2)
+    assert len(trainer.history["train_loss"]) == trainer.epoch == 100
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW"])
+def test_mlp_learns_xor(optimizer):
+    tt = target.get()
+    np.random.seed(1)
+    x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0, 1, 1, 0])
+    model = tt.layers.Sequential(tt.layers.Linear(2, 8), tt.activations.Tanh(),
+                                 tt.layers.Linear(8, 2))
+    lr = 0.5 if optimizer == "SGD" else 0.05
+    opt = getattr(_module("optimizers"), optimizer)(model.parameters(), lr=lr)
+    trainer = _module("training").Trainer(model, opt, tt.losses.CrossEntropyLoss())
+    loader = _loader(x, y.astype(np.float64), 4)
+    for _ in range(300):
+        trainer.train_epoch(loader)
+    loss, accuracy = trainer.evaluate(loader)
+    assert accuracy == 1.0 and loss < 0.1, f"XOR not learned: loss {loss}, accuracy {accuracy}"
+
+
+def test_missing_zero_grad_accumulates_gradients():
+    """The #1 student bug, shown: without zero_grad the second gradient is the sum of both."""
+    tt = target.get()
+    layer = tt.layers.Linear(1, 1)
+    x, y = tt.tensor(np.array([[1.0]])), tt.tensor(np.array([[2.0]]))
+    tt.losses.MSELoss()(layer(x), y).backward()
+    first = tt.grad(layer.weight).copy()
+    tt.losses.MSELoss()(layer(x), y).backward()
+    np.testing.assert_array_equal(tt.grad(layer.weight), 2 * first)
+
+
+def test_scheduler_changes_the_learning_rate_every_epoch_and_ends_at_min():
+    tt = target.get()
+    model = tt.layers.Linear(2, 1)
+    opt = _module("optimizers").SGD(model.parameters(), lr=0.1)
+    schedule = _module("schedules").CosineSchedule(max_lr=0.1, min_lr=0.01, total_epochs=10)
+    trainer = _module("training").Trainer(model, opt, tt.losses.MSELoss(), scheduler=schedule)
+    x = np.random.default_rng(0).normal(size=(8, 2))
+    for _ in range(11):
+        trainer.train_epoch(_loader(x, x[:, :1], 4))
+    lrs = trainer.history["learning_rates"]
+    assert lrs[0] == pytest.approx(0.1) and lrs[-1] == pytest.approx(0.01)
+    assert all(a > b for a, b in zip(lrs[:10], lrs[1:11])), f"not decreasing: {lrs}"
+
+
+def test_without_scheduler_the_learning_rate_stays_constant():
+    tt = target.get()
+    model = tt.layers.Linear(2, 1)
+    trainer = _module("training").Trainer(
+        model, _module("optimizers").SGD(model.parameters(), lr=0.05), tt.losses.MSELoss())
+    x = np.random.default_rng(0).normal(size=(8, 2))
+    for _ in range(3):
+        trainer.train_epoch(_loader(x, x[:, :1], 4))
+    assert trainer.history["learning_rates"] == [0.05] * 3

@@ -1,0 +1,162 @@
+"""Data loading (Module 08): the laws of properties.data over generated datasets and loader
+flags, bad arguments, and a loader feeding a layer without cutting its gradients."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from properties import data as D
+from properties import target
+
+
+def dl():
+    return target.get().module("dataloader")
+
+
+def rows(n, width=2, dtype=np.float64):
+    return np.arange(n * width, dtype=dtype).reshape(n, width)
+
+
+def loader(n=10, **kwargs):
+    return dl().DataLoader(dl().TensorDataset(rows(n), np.arange(n, dtype=np.float64)), **kwargs)
+
+
+def flat_order(loader_):
+    return np.concatenate([target.get().array(y) for _, y in loader_]).tolist()
+
+
+# ----------------------------------------------------------------------------- laws
+
+
+@given(case=D.loader_cases())
+def test_each_epoch_yields_every_sample_once_in_len_batches(case):
+    D.check_epochs(case)
+
+
+@given(case=D.loader_cases(oversized=True))
+def test_batch_larger_than_the_dataset_gives_one_batch(case):
+    D.check_oversized_batch(case)
+
+
+@given(case=D.loader_cases())
+def test_order_is_a_function_of_seed_and_epoch(case):
+    D.check_order(case)
+
+
+@given(case=D.loader_cases())
+def test_set_epoch_replays_an_epoch(case):
+    D.check_set_epoch(case)
+
+
+# ----------------------------------------------------------------------------- bad arguments
+
+CASES = [
+    pytest.param(lambda: dl().DataLoader(dl().TensorDataset(rows(0))),
+                 ValueError, r"empty", id="empty-dataset"),
+    pytest.param(lambda: dl().TensorDataset(rows(3), np.zeros(4)),
+                 ValueError, r"\[3, 4\]", id="tensor-dataset-mismatched-lengths"),
+    pytest.param(lambda: dl().TensorDataset(),
+                 ValueError, r"at least one tensor", id="tensor-dataset-no-tensors"),
+    pytest.param(lambda: dl().TensorDataset(np.float64(1.0)),
+                 ValueError, r"first .*dimension", id="tensor-dataset-0d-tensor"),
+    pytest.param(lambda: loader(batch_size=0),
+                 ValueError, r"batch_size.*at least 1.*\b0\b", id="batch-size-zero"),
+    pytest.param(lambda: loader(batch_size=-2),
+                 ValueError, r"batch_size.*-2", id="batch-size-negative"),
+    pytest.param(lambda: loader(batch_size=2.5),
+                 TypeError, r"batch_size.*integer.*2\.5", id="batch-size-float"),
+    pytest.param(lambda: loader(batch_size="4"),
+                 TypeError, r"batch_size.*integer", id="batch-size-string"),
+    pytest.param(lambda: loader(seed=-1),
+                 ValueError, r"seed.*-1", id="seed-negative"),
+    pytest.param(lambda: loader().set_epoch(-1),
+                 ValueError, r"epoch.*-1", id="set-epoch-negative"),
+    pytest.param(lambda: dl().TensorDataset(rows(3))[3],
+                 IndexError, r"\b3\b.*3 samples", id="index-past-the-end"),
+    pytest.param(lambda: dl().TensorDataset(rows(3))[-4],
+                 IndexError, r"-4.*3 samples", id="index-before-the-start"),
+    pytest.param(lambda: dl().TensorDataset(rows(3))[1.0],
+                 TypeError, r"integers", id="index-float"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), CASES)
+def test_bad_input_raises_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+# ----------------------------------------------------------------------------- plain cases
+
+
+def test_dataset_rows_are_tuples_of_tensors_and_negative_indices_count_from_the_end():
+    tt = target.get()
+    ds = dl().TensorDataset(rows(4, dtype=np.float32), tt.tensor(np.arange(4.0), True))
+    assert len(ds) == 4
+    x, y = ds[-1]
+    assert isinstance(x, tt.Tensor) and isinstance(y, tt.Tensor)
+    np.testing.assert_array_equal(tt.array(x), [6.0, 7.0])
+    assert x.dtype == np.float32 and y.item() == 3.0
+    assert not x.requires_grad and not y.requires_grad
+
+
+def test_dataset_is_abstract():
+    with pytest.raises(TypeError):
+        dl().Dataset()
+
+
+def test_custom_dataset_is_batched_like_a_tensor_dataset():
+    tt = target.get()
+
+    class Squares(dl().Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return tt.tensor(np.array([i, i * i], dtype=np.float64)), tt.tensor(np.float64(i))
+
+    batches = list(dl().DataLoader(Squares(), batch_size=2))
+    assert [tuple(t.shape for t in b) for b in batches] == [((2, 2), (2,))] * 2 + [((1, 2), (1,))]
+    np.testing.assert_array_equal(tt.array(batches[1][0]), [[2.0, 4.0], [3.0, 9.0]])
+
+
+def test_a_pass_cut_short_does_not_advance_the_epoch():
+    load = loader(batch_size=3, shuffle=True, seed=7)
+    first = flat_order(load)
+    load.set_epoch(0)
+    for _ in load:
+        break
+    assert load.epoch == 0
+    assert flat_order(load) == first and load.epoch == 1
+
+
+def test_seed_none_draws_one_seed_at_construction():
+    load = loader(n=20, batch_size=6, shuffle=True)
+    first = flat_order(load)
+    load.set_epoch(0)
+    assert flat_order(load) == first
+    others = [flat_order(loader(n=20, batch_size=6, shuffle=True)) for _ in range(3)]
+    assert any(o != first for o in others), "seed=None loaders all share one order"
+
+
+def test_loader_feeding_a_linear_layer_keeps_its_gradients():
+    """Batches are leaves without grad; gradients still reach the layer, and equal the closed
+    form of d MSE / d(W, b) on exactly the batch's rows."""
+    tt = target.get()
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(13, 3)), rng.normal(size=(13, 2))
+    w, b = rng.normal(size=(3, 2)), rng.normal(size=2)
+    layer = tt.with_params(tt.layers.Linear(3, 2), weight=tt.tensor(w, True),
+                           bias=tt.tensor(b, True))
+    load = dl().DataLoader(dl().TensorDataset(x, y), batch_size=5, shuffle=True, seed=3)
+    batches = 0
+    for xb, yb in load:
+        layer.weight.grad = layer.bias.grad = None
+        tt.losses.MSELoss()(layer(xb), yb).backward()
+        xa, ya = tt.array(xb), tt.array(yb)
+        residual = 2 * (xa @ w + b - ya) / ya.size
+        np.testing.assert_allclose(tt.grad(layer.weight), xa.T @ residual, rtol=1e-10)
+        np.testing.assert_allclose(tt.grad(layer.bias), residual.sum(axis=0), rtol=1e-10)
+        assert not xb.requires_grad and tt.grad(xb) is None
+        batches += 1
+    assert batches == len(load) == 3

@@ -1,0 +1,33 @@
+"""The Trainer (Module 07) against a hand-written torch loop, and its own invariants:
+checkpoint resume, evaluate purity, gradient accumulation, the learning rate applied."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from properties import training as T
+
+
+@given(case=T.training_cases())
+def test_trainer_matches_torch_loop(case):
+    T.check_trainer_matches_torch_loop(case)
+
+
+@given(case=T.training_cases(), data=st.data())
+def test_checkpoint_resume_equals_uninterrupted_training(case, data):
+    split = data.draw(st.integers(0, case.epochs), label="epochs before the checkpoint")
+    T.check_resume_equals_uninterrupted(case, split)
+
+
+@given(case=T.training_cases(schedules=False, accumulation=False))
+def test_evaluate_changes_nothing(case):
+    T.check_evaluate_changes_nothing(case)
+
+
+@given(case=T.training_cases(schedules=False, clipping=False))
+def test_accumulated_micro_batches_equal_one_large_batch(case):
+    T.check_accumulation_equals_large_batch(case)
+
+
+@given(case=T.training_cases())
+def test_learning_rate_applied_at_each_step_is_the_schedules(case):
+    T.check_applied_lr_follows_schedule(case)
