@@ -1,8 +1,8 @@
 """Stateful lockstep test: a TinyTorch model + optimizer and its torch twin under any
-interleaving of forward/backward, zero_grad, step, clip, scheduler step, checkpoint round trip
-and train()/eval(). After every rule the two must agree on parameters, gradients (``None``
-included), every optimizer buffer, the learning rate and the mode. A shrunk failure reads as the
-shortest sequence of calls that breaks the lockstep.
+interleaving of forward/backward, zero_grad, step, clip, scheduler step, checkpoint round trip,
+evaluate() and train()/eval(). After every rule the two must agree on parameters, gradients
+(``None`` included), every optimizer buffer, the learning rate and the mode. A shrunk failure
+reads as the shortest sequence of calls that breaks the lockstep.
 """
 
 from __future__ import annotations
@@ -104,6 +104,16 @@ class LockstepMachine(RuleBasedStateMachine):
         self.trainer.load_checkpoint(path)
         self.optimizer.lr = self.twin.lr
         self.twin.drop_grads()
+
+    @rule(seed=st.integers(0, 2**16))
+    def evaluate(self, seed: int) -> None:
+        """Evaluation is invisible to training state: the twin does nothing here."""
+        tt = target.get()
+        data = tt.module("dataloader")
+        rng = np.random.default_rng(seed)
+        x, y = rng.uniform(-2, 2, (3, WIDTHS[0])), rng.uniform(-2, 2, (3, WIDTHS[-1]))
+        loader = data.DataLoader(data.TensorDataset(tt.tensor(x), tt.tensor(y)), batch_size=2)
+        self.trainer.evaluate(loader)
 
     @rule(mode=st.booleans())
     def set_mode(self, mode: bool) -> None:
