@@ -36,6 +36,17 @@ def _no_nan(name: str, **tensors: Tensor) -> None:
             raise ValueError(f"{name}: {label} contains NaN or infinite values")
 
 
+def _paired(loss: str, label: str, inputs: Tensor, targets: Any) -> Tensor:
+    """Targets as a tensor of the inputs' dtype, after checking one shape and no NaN/inf."""
+    targets = _as_tensor(targets, inputs)
+    if inputs.shape != targets.shape:
+        raise ValueError(
+            f"{loss}: {label} {inputs.shape} and targets {targets.shape} must have the same shape"
+        )
+    _no_nan(loss, **{label: inputs, "targets": targets})
+    return targets
+
+
 class Loss:
     """Upstream's interface: ``forward(predictions, targets)``, also callable."""
 
@@ -55,13 +66,7 @@ class MSELoss(Loss):
     """Mean (or sum) of squared differences; predictions and targets must have one shape."""
 
     def forward(self, predictions: Tensor, targets: Any) -> Tensor:
-        targets = _as_tensor(targets, predictions)
-        if predictions.shape != targets.shape:
-            raise ValueError(
-                f"MSELoss: predictions {predictions.shape} and targets {targets.shape} "
-                "must have the same shape"
-            )
-        _no_nan("MSELoss", predictions=predictions, targets=targets)
+        targets = _paired("MSELoss", "predictions", predictions, targets)
         diff = predictions - targets
         return _reduce(diff * diff, self.reduction)
 
@@ -108,13 +113,7 @@ class BinaryCrossEntropyLoss(Loss):
     """-(t log p + (1-t) log(1-p)) for probabilities p in [0, 1]; logs clamped at -100 (torch)."""
 
     def forward(self, predictions: Tensor, targets: Any) -> Tensor:
-        targets = _as_tensor(targets, predictions)
-        if predictions.shape != targets.shape:
-            raise ValueError(
-                f"BinaryCrossEntropyLoss: predictions {predictions.shape} and targets "
-                f"{targets.shape} must have the same shape"
-            )
-        _no_nan("BinaryCrossEntropyLoss", predictions=predictions, targets=targets)
+        targets = _paired("BinaryCrossEntropyLoss", "predictions", predictions, targets)
         p = predictions.data
         if np.any((p < 0) | (p > 1)):
             raise ValueError("BinaryCrossEntropyLoss: predictions must be probabilities in [0, 1]")
@@ -142,13 +141,7 @@ class BCEWithLogitsLoss(Loss):
     """Binary cross-entropy on logits: the stable form of BCE(sigmoid(x), t)."""
 
     def forward(self, logits: Tensor, targets: Any) -> Tensor:
-        targets = _as_tensor(targets, logits)
-        if logits.shape != targets.shape:
-            raise ValueError(
-                f"BCEWithLogitsLoss: logits {logits.shape} and targets {targets.shape} "
-                "must have the same shape"
-            )
-        _no_nan("BCEWithLogitsLoss", logits=logits, targets=targets)
+        targets = _paired("BCEWithLogitsLoss", "logits", logits, targets)
         return _reduce(BCEWithLogitsFunction.apply(logits, targets), self.reduction)
 
 
