@@ -92,15 +92,19 @@ def sequential_twin(
     return torch.nn.Sequential(*modules)
 
 
+def tinytorch_layout(name: str, array: np.ndarray) -> np.ndarray:
+    """A torch parameter-shaped array (or its gradient or optimizer buffer) in TinyTorch's
+    layout: Linear weights are (in, out) there, (out, in) in torch."""
+    return array.T if name.endswith("weight") and array.ndim == 2 else array
+
+
 def parameter_grads(module: torch.nn.Module, layout_of: Mapping[str, str] | None = None,
                     prefix: str = "layers") -> dict[str, np.ndarray]:
     """Gradients of a twin's parameters, named and laid out as TinyTorch names them."""
     grads: dict[str, np.ndarray] = {}
     for name, p in module.named_parameters():
         g = np.zeros(tuple(p.shape)) if p.grad is None else p.grad.detach().numpy()
-        if name.endswith("weight") and g.ndim == 2:
-            g = g.T
-        grads[f"{prefix}.{name}"] = g
+        grads[f"{prefix}.{name}"] = tinytorch_layout(name, g)
     return grads
 
 

@@ -17,17 +17,10 @@ import torch
 import torch.nn.functional as tf
 
 from oracles.autodiff import to_torch
-from oracles.nn import sequential_twin
+from oracles.nn import sequential_twin, tinytorch_layout
+from oracles.optim import buffers, make_optimizer
 
 Batch = tuple[np.ndarray, np.ndarray]
-
-
-def make_optimizer(kind: str, params: Any, hyper: Mapping[str, Any]) -> torch.optim.Optimizer:
-    """torch.optim.<kind> with TinyTorch-style hyper-parameters (single-tensor code path)."""
-    hyper = dict(hyper)
-    if "betas" in hyper:
-        hyper["betas"] = tuple(hyper["betas"])
-    return getattr(torch.optim, kind)(params, foreach=False, **hyper)
 
 
 def loss_value(name: str, out: torch.Tensor, y: np.ndarray) -> torch.Tensor:
@@ -42,8 +35,7 @@ def tinytorch_state(model: torch.nn.Module, prefix: str = "layers") -> dict[str,
     """A torch Sequential's parameters named and laid out as TinyTorch's (weights transposed)."""
     out = {}
     for name, p in model.named_parameters():
-        value = p.detach().numpy().copy()
-        out[f"{prefix}.{name}"] = value.T if name.endswith("weight") else value
+        out[f"{prefix}.{name}"] = tinytorch_layout(name, p.detach().numpy().copy())
     return out
 
 
@@ -138,20 +130,15 @@ class LockstepTwin:
         return tinytorch_state(self.model)
 
     def grads(self) -> dict[str, np.ndarray | None]:
-        out = {}
-        for name, p in zip(self.names, self.params):
-            g = None if p.grad is None else p.grad.numpy().copy()
-            out[name] = g.T if g is not None and g.ndim == 2 else g
-        return out
+        return {name: None if p.grad is None else tinytorch_layout(name, p.grad.numpy().copy())
+                for name, p in zip(self.names, self.params)}
 
     def buffers(self) -> dict[int, dict[str, Any]]:
         """Optimizer state as {param index: {buffer name: array or int step}}."""
         out: dict[int, dict[str, Any]] = {}
-        for i, p in enumerate(self.params):
-            for name, value in self.optimizer.state.get(p, {}).items():
-                if isinstance(value, torch.Tensor) and value.ndim > 0:
-                    array = value.detach().numpy().copy()
-                    out.setdefault(i, {})[name] = array.T if array.ndim == 2 else array
-                elif value is not None:
-                    out.setdefault(i, {})[name] = int(value) if name == "step" else value
+        for i, (param, p) in enumerate(zip(self.names, self.params)):
+            state = buffers(self.optimizer, p)
+            if state:
+                out[i] = {k: tinytorch_layout(param, v) if isinstance(v, np.ndarray) else v
+                          for k, v in state.items()}
         return out

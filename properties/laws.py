@@ -18,9 +18,7 @@ from properties.checks import run
 from properties.registry import OpInfo
 from properties.report import assert_close, failure_message
 from properties.strategies import Sample
-from properties.tolerances import Tolerance, tolerance_for
-
-EXACT = Tolerance(rtol=0.0, atol=0.0)
+from properties.tolerances import EXACT, tolerance_for
 
 
 def _fail(op_name: str, check: str, what: str, sample: Sample, upstream: Any = None,

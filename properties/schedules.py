@@ -35,7 +35,7 @@ from oracles import schedules as oracle
 from properties import target
 from properties.report import assert_close, failure_message
 from properties.strategies import DTYPES, Sample, floats, shapes
-from properties.tolerances import Tolerance, tolerance_for
+from properties.tolerances import EXACT, Tolerance, tolerance_for
 
 F64 = np.dtype(np.float64)
 EPS = 1e-6  # torch's: coefficient = max_norm / (total_norm + 1e-6)
@@ -305,7 +305,7 @@ def check_clip_grad_norm(sample: Sample) -> None:
     if max_norm / (want_total + EPS) >= 1 + UNDER_MARGIN:  # torch leaves them as they are
         for i, (g, b) in enumerate(zip(got, before)):
             if g is not None and g.tobytes() != b.tobytes():
-                assert_close(g, b, Tolerance(0.0, 0.0), op_name=name, check="under threshold",
+                assert_close(g, b, EXACT, op_name=name, check="under threshold",
                              sample=sample, replay_call=replay,
                              what=f"grad {i} changed although the total norm {want_total!r} "
                              f"is under max_norm - 1e-6 (it must be untouched, bit for bit)")
@@ -494,6 +494,6 @@ def check_state_dict_round_trip(kind: str, hyper: dict[str, Any], other: dict[st
     epochs = range(hyper["total_epochs"] + 3)
     got = np.array([restored.get_lr(e) for e in epochs])
     want = np.array([source.get_lr(e) for e in epochs])
-    assert_close(got, want, Tolerance(0.0, 0.0), op_name=kind, check="load_state_dict",
+    assert_close(got, want, EXACT, op_name=kind, check="load_state_dict",
                  sample=sample, what="restored schedule's lr differs from the original's "
                  "(index = epoch)")

@@ -22,6 +22,8 @@ class Tolerance:
         return f"rtol={self.rtol:g}, atol={self.atol:g}"
 
 
+EXACT = Tolerance(rtol=0.0, atol=0.0)  # for laws that promise bit-for-bit equality
+
 TOLERANCES: dict[np.dtype, Tolerance] = {
     np.dtype(np.float64): Tolerance(rtol=1e-7, atol=1e-7),
     np.dtype(np.float32): Tolerance(rtol=2e-5, atol=2e-5),

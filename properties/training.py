@@ -22,7 +22,7 @@ from properties import target
 from properties.laws import build_mlp, mlp_layout
 from properties.report import assert_close, failure_message
 from properties.strategies import Sample
-from properties.tolerances import Tolerance, tolerance_for
+from properties.tolerances import EXACT, Tolerance, tolerance_for
 
 F64 = np.dtype(np.float64)
 # Several optimizer steps compound float64 rounding (Adam divides by sqrt(v) + eps): a few
@@ -198,7 +198,7 @@ def check_resume_equals_uninterrupted(case: TrainingCase, split: int) -> None:
         _fail(case, "resume", "epoch/step counters differ after resume")
     _compare_params(case, "resume", second.model.state_dict(), straight.model.state_dict(),
                     "weights after resume differ from uninterrupted training",
-                    Tolerance(0.0, 0.0))
+                    EXACT)
     got, want = second.optimizer.state_dict(), straight.optimizer.state_dict()
     for index, buffers in want["state"].items():
         for name, value in buffers.items():

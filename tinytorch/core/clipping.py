@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
+from tinytorch.core.validation import real_number
 
 EPS = 1e-6  # torch's: coefficient = max_norm / (total_norm + 1e-6)
 
@@ -44,14 +45,8 @@ def _parameters(parameters: Any) -> list[Any]:
     return list(parameters)
 
 
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, not {type(value).__name__}")
-    return float(value)
-
-
 def _norm_type(norm_type: Any) -> float:
-    p = _real("norm_type", norm_type)
+    p = real_number("norm_type", norm_type, finite=False)
     if not p > 0:  # also rejects NaN
         raise ValueError(f"norm_type must be a positive number or float('inf'), got {norm_type}")
     return p
@@ -97,7 +92,7 @@ def clip_grad_norm(parameters: Any, max_norm: float = 1.0, norm_type: float = 2.
     gradient). See the module docstring for the exact rule and the non-finite cases.
     """
     params = _parameters(parameters)
-    max_norm = _real("max_norm", max_norm)
+    max_norm = real_number("max_norm", max_norm, finite=False)
     if not max_norm >= 0:
         raise ValueError(f"max_norm must be >= 0, got {max_norm}")
     p = _norm_type(norm_type)
@@ -115,7 +110,7 @@ def clip_grad_value(parameters: Any, clip_value: float) -> None:
     """Clamp every gradient element into ``[-clip_value, clip_value]`` (NaN stays NaN), as
     ``torch.nn.utils.clip_grad_value_``. ``clip_value`` must be >= 0."""
     params = _parameters(parameters)
-    clip_value = _real("clip_value", clip_value)
+    clip_value = real_number("clip_value", clip_value, finite=False)
     if not clip_value >= 0:
         raise ValueError(f"clip_value must be >= 0, got {clip_value}")
     for param in params:

@@ -20,13 +20,13 @@ still-alive graph saved for its backward pass (or that a caller kept from ``p.da
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
+from tinytorch.core.validation import real_number
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
 
@@ -35,13 +35,7 @@ __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
 
 
 def _real(owner: str, name: str, value: Any) -> float:
-    """``value`` as a finite float; bools and non-numbers are a TypeError (``lr=True`` is a bug)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner}: {name} must be a real number, not {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{owner}: {name} must be finite, got {value}")
-    return value
+    return real_number(f"{owner}: {name}", value)
 
 
 def _non_negative(owner: str, name: str, value: Any) -> float:

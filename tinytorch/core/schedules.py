@@ -38,16 +38,9 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.core.validation import real_number
+
 __all__ = ["CosineSchedule", "WarmupCosineSchedule"]
-
-
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, not {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
 
 
 def _count(name: str, value: Any, minimum: int) -> int:
@@ -73,7 +66,7 @@ def _plain(epoch: Any) -> int | float:
 
 
 def _check_lrs(max_lr: Any, min_lr: Any) -> tuple[float, float]:
-    max_lr, min_lr = _real("max_lr", max_lr), _real("min_lr", min_lr)
+    max_lr, min_lr = real_number("max_lr", max_lr), real_number("min_lr", min_lr)
     if min_lr < 0:
         raise ValueError(f"min_lr must be >= 0, got {min_lr}")
     if min_lr > max_lr:
@@ -167,7 +160,7 @@ class WarmupCosineSchedule(_Schedule):
         if self.warmup_epochs >= self.total_epochs:
             raise ValueError(f"warmup_epochs ({warmup_epochs}) must be < total_epochs "
                              f"({total_epochs}): the cosine phase needs at least one epoch")
-        self.start_factor = _real("start_factor", start_factor)
+        self.start_factor = real_number("start_factor", start_factor)
         if not 0 < self.start_factor <= 1:
             raise ValueError(f"start_factor must be in (0, 1], got {start_factor}")
         self.last_epoch = -1
