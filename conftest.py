@@ -19,9 +19,13 @@ is over fixed registry entries, so every xdist worker collects identical tests.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+
+TARGET_KEY = pytest.StashKey()
 
 CI_EXAMPLES = 60
 
@@ -61,17 +65,33 @@ settings.load_profile(_default_profile())
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--tinytorch-target", default=None,
-        help="import name of the TinyTorch-API package under test (default: tinytorch)",
+    group = parser.getgroup("tinytorch-harness")
+    group.addoption(
+        "--target", "--tinytorch-target", dest="tinytorch_target", default=None,
+        help="the TinyTorch under test: a module name, or a directory holding a package named "
+             "tinytorch (a checkout). Default: $TINYTORCH_TARGET, else the bundled tinytorch",
+    )
+    group.addoption(
+        "--xfails", dest="tinytorch_xfails", default=None, metavar="FILE",
+        help="test ids or op names (one per line) known to fail in this target: reported as "
+             "XFAIL, and listed at the end if they now pass",
     )
 
 
 @pytest.hookimpl(trylast=True)  # after Hypothesis's plugin has applied its own options
 def pytest_configure(config: pytest.Config) -> None:
-    target = config.getoption("--tinytorch-target")
-    if target:
-        os.environ["TINYTORCH_TARGET"] = target
+    from properties import locate, target
+
+    chosen = config.getoption("tinytorch_target")
+    if chosen:
+        os.environ[locate.TARGET_ENV] = chosen
+    try:
+        tt = target.get()
+    except (locate.TargetError, ImportError) as e:
+        raise pytest.UsageError(str(e)) from e
+    config.stash[TARGET_KEY] = tt
+    config.addinivalue_line("markers", "bundled_only: tests of the harness and the bundled "
+                            "tinytorch itself (mutants, its error wording)")
     if config.getoption("hypothesis_seed", None) is not None and settings.default.derandomize:
         # An explicit seed must win over derandomization (which Hypothesis checks first).
         name = settings.get_current_profile_name()
@@ -83,12 +103,86 @@ def pytest_configure(config: pytest.Config) -> None:
         from properties import mutants
 
         mutants.activate(mutant)
+    config.pluginmanager.register(Outcomes(config), "tinytorch-outcomes")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     mutant = os.environ.get("TINYTORCH_MUTANT")
+    tt = config.stash[TARGET_KEY]
     return (
-        f"tinytorch-harness: target={os.environ.get('TINYTORCH_TARGET', 'tinytorch')}, "
+        f"tinytorch-harness: target={tt.spec.raw} ({tt.describe()}), "
         f"hypothesis profile={settings.get_current_profile_name()}"
         + (f", MUTANT={mutant}" if mutant else "")
     )
+
+
+# ----------------------------------------------------------------------------- outcomes
+
+LACKS = "target lacks "
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return text.removeprefix("Skipped: ")
+
+
+def _xfail_entries(path: str) -> list[str]:
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as e:
+        raise pytest.UsageError(f"--xfails {path}: {e.strerror}") from e
+    return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+
+
+def _xfail_match(item: pytest.Item, entry: str) -> bool:
+    """A node id (or its tail, ``test_ops.py::test_x[add-float32]``), or an op name: the
+    parametrization ids of the test include it (``add`` matches ``[add-float32]``)."""
+    if "::" in entry or entry.startswith("test_"):
+        return item.nodeid.endswith(entry) or entry in item.nodeid
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and entry in callspec.id.split("-")
+
+
+class Outcomes:
+    """The end-of-run tables: what the target lacks (one line per missing feature, with the
+    number of tests it skipped) and which known failures (``--xfails``) now pass."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.lacking: dict[str, int] = {}
+        self.now_passing: list[str] = []
+        path = config.getoption("tinytorch_xfails")
+        self.xfails = _xfail_entries(path) if path else []
+        self.xfails_path = path
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        bundled = self.config.stash[TARGET_KEY].spec.is_bundled
+        for item in items:
+            if not bundled and item.get_closest_marker("bundled_only"):
+                item.add_marker(pytest.mark.skip(
+                    reason="tests the harness and the bundled tinytorch, not the target"))
+            hits = [e for e in self.xfails if _xfail_match(item, e)]
+            if hits:
+                item.add_marker(pytest.mark.xfail(
+                    reason=f"listed in {self.xfails_path}: {hits[0]}", strict=False))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.skipped and report.when in ("setup", "call"):
+            reason = _skip_reason(report)
+            if reason.startswith(LACKS):
+                key = reason[len(LACKS):].splitlines()[0]
+                self.lacking[key] = self.lacking.get(key, 0) + 1
+        if report.when == "call" and report.passed and hasattr(report, "wasxfail"):
+            self.now_passing.append(report.nodeid)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.lacking:
+            terminalreporter.section("unsupported by the target (tests skipped)")
+            width = max(len(k) for k in self.lacking)
+            for what, count in sorted(self.lacking.items(), key=lambda kv: (-kv[1], kv[0])):
+                terminalreporter.write_line(f"{what.ljust(width)}  {count:4d} tests")
+        if self.now_passing:
+            terminalreporter.section(f"listed in {self.xfails_path} but now passing")
+            for nodeid in sorted(self.now_passing):
+                terminalreporter.write_line(f"XPASS {nodeid}")

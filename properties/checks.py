@@ -36,7 +36,7 @@ def target_vjp(op: OpInfo, sample: Sample, upstream: np.ndarray) -> tuple[np.nda
     """Target forward value and the ``.grad`` of each differentiable input after backward."""
     tt = target.get()
     out, inputs = run(op, sample)
-    out.backward(tt.tensor(upstream))
+    tt.backward(out, upstream)
     return tt.array(out), [tt.grad(inputs[i]) for i in op.wrt(len(sample.arrays))]
 
 

@@ -120,19 +120,18 @@ def build(case: LoaderCase, law: str, **overrides: Any) -> Any:
     """The target's DataLoader over the case's dataset; ``None`` for an empty dataset, after
     checking that constructing it raised a ValueError."""
     tt = target.get()
-    dl = tt.module("dataloader")
     tensors = [a if form == "array" else tt.tensor(a, requires_grad=form != "tensor")
                for a, form in zip(case.arrays, case.kwargs["forms"])]
-    dataset = dl.TensorDataset(*tensors)
+    dataset = tt.TensorDataset(*tensors)
     kwargs = {**case.loader_kwargs, **overrides}
     if case.n == 0:
         try:
-            loader = dl.DataLoader(dataset, **kwargs)
+            loader = tt.DataLoader(dataset, **kwargs)
         except ValueError:
             return None
         _fail(law, "a DataLoader over an empty dataset was built without a ValueError",
               case, [f"got {loader!r}"])
-    return dl.DataLoader(dataset, **kwargs)
+    return tt.DataLoader(dataset, **kwargs)
 
 
 def _batch_ids(case: LoaderCase, batch: Any, where: str) -> tuple[np.ndarray | None, list[str]]:

@@ -40,11 +40,11 @@ def check_backward_twice_sums(op: OpInfo, sample: Sample, u1: np.ndarray, u2: np
     separate = []
     for u in (u1, u2):
         out, inputs = run(op, sample)
-        out.backward(tt.tensor(u))
+        tt.backward(out, u)
         separate.append(_grads(inputs, wrt))
     out, inputs = run(op, sample)
-    out.backward(tt.tensor(u1))
-    op.call(tt, *inputs, **sample.kwargs).backward(tt.tensor(u2))
+    tt.backward(out, u1)
+    tt.backward(op.call(tt, *inputs, **sample.kwargs), u2)
     for k, (i, got) in enumerate(zip(wrt, _grads(inputs, wrt))):
         want = separate[0][k] + separate[1][k]
         if got is None or not np.array_equal(got, want):
@@ -54,8 +54,8 @@ def check_backward_twice_sums(op: OpInfo, sample: Sample, u1: np.ndarray, u2: np
                          what=f"input {i}: grad after two backward calls is not exactly the "
                          "sum of the two separate gradients")
     for i in wrt:
-        inputs[i].zero_grad()
-    op.call(tt, *inputs, **sample.kwargs).backward(tt.tensor(u2))
+        tt.zero_grad(inputs[i])
+    tt.backward(op.call(tt, *inputs, **sample.kwargs), u2)
     for k, (i, got) in enumerate(zip(wrt, _grads(inputs, wrt))):
         if got is None or not np.array_equal(got, separate[1][k]):
             _fail(op.name, "zero_grad", f"input {i}: after zero_grad() the next backward does "
@@ -74,7 +74,7 @@ def check_no_grad(op: OpInfo, sample: Sample) -> None:
     if any(getattr(out, attr, None) is not None for attr in ("_ctx", "grad_fn", "_grad_fn")):
         _fail(op.name, "no_grad", "result of an op under no_grad() still holds a graph node",
               sample)
-    if not tt.autograd.is_grad_enabled():
+    if not tt.is_grad_enabled():
         _fail(op.name, "no_grad", "grad mode was not restored on leaving no_grad()", sample)
 
 
@@ -92,7 +92,7 @@ def check_shared_input(op: OpInfo, x: np.ndarray, upstream: np.ndarray) -> None:
     """``op(x, x)``: a tensor used twice gets the sum of both uses' gradients (torch agrees)."""
     tt = target.get()
     t = tt.tensor(x, requires_grad=True)
-    op.call(tt, t, t).backward(tt.tensor(upstream))
+    tt.backward(op.call(tt, t, t), upstream)
     _, (want,) = autodiff.vjp(lambda a: op.oracle(a, a), [x], upstream, [0])
     assert_close(tt.grad(t), want, op.tolerance(x.dtype), op_name=op.name, check="shared input",
                  what="gradient of x in op(x, x) differs from torch", sample=Sample((x, x)),
@@ -103,21 +103,33 @@ def check_shared_input(op: OpInfo, x: np.ndarray, upstream: np.ndarray) -> None:
 
 
 def build_mlp(widths: Sequence[int], activation: str, seed: int) -> Any:
-    """A target Sequential: Linear(w0, w1), act, Linear(w1, w2), act, ..., Linear (no final act)."""
+    """A target Sequential (or, for a target without one, a harness Chain of its layers):
+    Linear(w0, w1), act, Linear(w1, w2), act, ..., Linear (no final activation)."""
     tt = target.get()
     rng = np.random.default_rng(seed)
     layers: list[Any] = []
     classes = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GELU"}
     for k, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
-        lin = tt.layers.Linear(n_in, n_out)
+        lin = tt.Linear(n_in, n_out)
         scale = 1.0 / np.sqrt(n_in)
         tt.with_params(lin,
                        weight=tt.tensor(rng.uniform(-2 * scale, 2 * scale, (n_in, n_out)), True),
                        bias=tt.tensor(rng.uniform(-0.5, 0.5, n_out), True))
         layers.append(lin)
         if k < len(widths) - 2:
-            layers.append(getattr(tt.activations, classes[activation])())
-    return tt.layers.Sequential(*layers)
+            layers.append(tt.make(classes[activation]))
+    return tt.sequential(*layers)
+
+
+def named_parameters(model: Any) -> dict[str, Any]:
+    """``{"layers.0.weight": tensor, ...}``: a model's parameters by TinyTorch's names."""
+    return dict(model.named_parameters())
+
+
+def state_of(model: Any) -> dict[str, np.ndarray]:
+    """Copies of a model's parameter values by name (what the torch twins are built from)."""
+    tt = target.get()
+    return {name: tt.array(p).copy() for name, p in named_parameters(model).items()}
 
 
 def mlp_layout(depth: int, activation: str) -> list[str]:
@@ -137,10 +149,10 @@ def check_mlp_gradients_match_torch(widths: Sequence[int], activation: str, x: n
     tt = target.get()
     model = build_mlp(widths, activation, seed)
     xt = tt.tensor(x, requires_grad=True)
-    loss = tt.losses.MSELoss()(model(xt), tt.tensor(y))
+    loss = tt.MSELoss()(model(xt), tt.tensor(y))
     loss.backward()
 
-    twin = onn.sequential_twin(mlp_layout(len(widths) - 1, activation), model.state_dict())
+    twin = onn.sequential_twin(mlp_layout(len(widths) - 1, activation), state_of(model))
     inp, out = onn.apply_module(twin, x)
     ref = onn.mse_loss(out, autodiff.to_torch(y))
     ref.backward()
@@ -152,7 +164,7 @@ def check_mlp_gradients_match_torch(widths: Sequence[int], activation: str, x: n
     tol = tolerance_for(x.dtype)
     assert_close(tt.array(loss), ref.detach().numpy(), tol, op_name="mlp", check="loss",
                  what="loss differs from the torch twin", sample=sample, replay_call=replay)
-    got = {name: tt.grad(p) for name, p in model.named_parameters()}
+    got = {name: tt.grad(p) for name, p in named_parameters(model).items()}
     got["input"] = tt.grad(xt)
     from_loss_side = [*reversed([n for n in want if n != "input"]), "input"]
     for name in from_loss_side:  # walking back from the loss, the first gap is where it broke
@@ -171,11 +183,12 @@ def check_batch_mean_is_mean_of_per_sample(widths: Sequence[int], loss_name: str
     samples give one at a time (a closed form: no torch needed)."""
     tt = target.get()
     model = build_mlp(widths, "tanh", seed)
-    loss_fn = getattr(tt.losses, loss_name)()
-    params = dict(model.named_parameters())
+    loss_fn = tt.make(loss_name)
+    params = named_parameters(model)
 
     def grads_for(rows: slice) -> dict[str, np.ndarray]:
-        model.zero_grad()
+        for p in params.values():
+            tt.zero_grad(p)
         loss_fn(model(tt.tensor(x[rows])), tt.tensor(y[rows])).backward()
         return {n: tt.grad(p) for n, p in params.items()}
 

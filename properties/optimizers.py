@@ -225,11 +225,12 @@ def _assert_tracks(actual: Any, expected: Any, magnitude: np.ndarray, *, kind: s
 
 
 def make_target_optimizer(kind: str, params: Sequence[Any], hyper: dict[str, Any]) -> Any:
-    return getattr(target.get().module("optimizers"), kind)(list(params), **hyper)
+    return target.get().make(kind, list(params), **hyper)
 
 
 def _target_params(initial: Sequence[np.ndarray]) -> list[Any]:
     tt = target.get()
+    tt.require_dtype(F64)  # trajectories with 1e20 and 1e-30 gradients need float64 state
     return [tt.tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in initial]
 
 
@@ -238,7 +239,7 @@ def _step(opt: Any, params: Sequence[Any], row: Sequence[Grad], lr: float | None
     if lr is not None:
         opt.lr = lr
     for p, g in zip(params, row):
-        p.grad = None if g is None else tt.tensor(np.array(g, dtype=np.float64))
+        tt.set_grad(p, g)
     opt.step()
 
 

@@ -49,23 +49,23 @@ def _transpose(tt: Any, x: Any, dims: tuple[int, int] | None) -> Any:
 
 
 def _linear(tt: Any, x: Any, w: Any, b: Any = None) -> Any:
-    layer = tt.layers.Linear(*w.shape, bias=b is not None)
+    layer = tt.make("Linear", *w.shape, bias=b is not None)
     return tt.with_params(layer, weight=w, bias=b)(x)
 
 
 def _loss(cls_name: str) -> Callable[..., Any]:
     def call(tt: Any, pred: Any, *rest: Any, reduction: str, targets: Any = None) -> Any:
-        loss = getattr(tt.losses, cls_name)(reduction=reduction)
-        return loss(pred, rest[0] if rest else targets)
+        loss = tt.make(cls_name, reduction=reduction)
+        return loss(pred, rest[0] if rest else tt.tensor(targets))
 
     return call
 
 
 def _activation(cls_name: str, *arg_names: str) -> Callable[..., Any]:
-    """Call an activation the upstream way: ``Class(**config)(x)`` (``dim`` goes to forward)."""
+    """Call an activation the upstream way: ``Class(**config)(x)``."""
 
     def call(tt: Any, x: Any, **kwargs: Any) -> Any:
-        return getattr(tt.activations, cls_name)(**kwargs)(x)
+        return tt.make(cls_name, **kwargs)(x)
 
     return call
 
@@ -96,9 +96,9 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("getitem", lambda tt, x, index: x[index], oops.getitem, gen.getitem()),
     OpInfo("getitem_repeats", lambda tt, x, index: x[index], oops.getitem,
            gen.getitem(repeats=True)),
-    OpInfo("concatenate", lambda tt, *xs, axis: tt.tensor_module.concatenate(list(xs), axis),
+    OpInfo("concatenate", lambda tt, *xs, axis: tt.concatenate(list(xs), axis),
            oops.concatenate, gen.joined(stack=False)),
-    OpInfo("stack", lambda tt, *xs, axis: tt.tensor_module.stack(list(xs), axis),
+    OpInfo("stack", lambda tt, *xs, axis: tt.stack(list(xs), axis),
            oops.stack, gen.joined(stack=True)),
     # --- elementwise math
     OpInfo("exp", lambda tt, x: x.exp(), oops.exp, gen.unary()),
@@ -106,9 +106,9 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("sqrt", lambda tt, x: x.sqrt(), oops.sqrt, gen.unary(0.1, 5.0)),
     OpInfo("abs", lambda tt, x: x.abs(), oops.abs, gen.unary(kinks=[0.0])),
     OpInfo("clip", lambda tt, x, low, high: x.clip(low, high), oops.clip, gen.clip()),
-    OpInfo("where", lambda tt, a, b, condition: tt.tensor_module.where(condition, a, b),
+    OpInfo("where", lambda tt, a, b, condition: tt.where(condition, a, b),
            oops.where, gen.where()),
-    OpInfo("maximum", lambda tt, a, b: tt.tensor_module.maximum(a, b), oops.maximum,
+    OpInfo("maximum", lambda tt, a, b: tt.maximum(a, b), oops.maximum,
            gen.maximum()),
     # --- activations
     OpInfo("relu", _activation("ReLU"), onn.relu, gen.unary(kinks=[0.0]), family="activation"),
@@ -123,14 +123,15 @@ OPS: tuple[OpInfo, ...] = (
            gen.unary(-4, 4, approximate=gen.st.just("none")), family="activation"),
     OpInfo("gelu_tanh", _activation("GELU"), onn.gelu,
            gen.unary(-4, 4, approximate=gen.st.just("tanh")), family="activation"),
-    OpInfo("softmax", lambda tt, x, dim: tt.activations.Softmax(dim=dim)(x), onn.softmax,
+    OpInfo("softmax", lambda tt, x, dim: tt.softmax(x, dim), onn.softmax,
            gen.along_dim(), family="activation"),
-    OpInfo("log_softmax", lambda tt, x, dim: tt.activations.LogSoftmax(dim=dim)(x),
+    OpInfo("log_softmax", lambda tt, x, dim: tt.softmax(x, dim, log=True),
            onn.log_softmax, gen.along_dim(), family="activation"),
     # --- layers (parameters are inputs: their gradients are checked like any other)
     OpInfo("linear", _linear, onn.linear, gen.linear(), family="layer"),
     OpInfo("linear_no_bias", _linear, onn.linear, gen.linear(bias=False), family="layer"),
-    OpInfo("dropout_eval", lambda tt, x, p: tt.layers.Dropout(p).eval()(x), onn.dropout_eval,
+    OpInfo("dropout_eval", lambda tt, x, p: tt.call_layer(tt.Dropout(p), x, training=False),
+           onn.dropout_eval,
            gen.unary(p=gen.st.sampled_from([0.0, 0.5, 0.9])), family="layer"),
     # --- losses
     OpInfo("mse_loss", _loss("MSELoss"), onn.mse_loss,

@@ -241,7 +241,7 @@ def _target_params(grads: list[np.ndarray | None]) -> list[Any]:
     params = []
     for g in grads:
         p = tt.tensor(np.zeros(() if g is None else g.shape), requires_grad=True)
-        p.grad = None if g is None else tt.tensor(g.copy())
+        tt.set_grad(p, None if g is None else g.copy())
         params.append(p)
     return params
 
@@ -275,14 +275,15 @@ def _check_grads(name: str, check: str, sample: Sample, params: list[Any],
 
 def check_clip_grad_norm(sample: Sample) -> None:
     """``clip_grad_norm`` against torch, plus the laws of a norm clip (see module docstring)."""
-    clipping = target.get().module("clipping")
+    tt = target.get()
     grads = grads_of(sample)
     max_norm, p = sample.kwargs["max_norm"], float(sample.kwargs["norm_type"])
     replay = _replay("check_clip_grad_norm")
     name = "clip_grad_norm"
     before = [None if g is None else g.copy() for g in grads]
     params = _target_params(grads)
-    total = clipping.clip_grad_norm(params, max_norm, p)
+    total = (tt.clip_grad_norm(params, max_norm) if p == 2.0
+             else tt.make("clip_grad_norm", params, max_norm, norm_type=p))
     want_total, want = oracle.clip_grad_norm(grads, max_norm, p)
 
     if not isinstance(total, numbers.Real):
@@ -322,13 +323,13 @@ def check_clip_grad_norm(sample: Sample) -> None:
 def check_clip_grad_value(sample: Sample) -> None:
     """``clip_grad_value`` equals torch's ``clip_grad_value_``: every element clamped into
     ``[-clip_value, clip_value]``, shapes, dtypes and None grads kept."""
-    clipping = target.get().module("clipping")
+    tt = target.get()
     grads = grads_of(sample)
     clip_value = sample.kwargs["clip_value"]
     replay = _replay("check_clip_grad_value")
     before = [None if g is None else g.copy() for g in grads]
     params = _target_params(grads)
-    clipping.clip_grad_value(params, clip_value)
+    tt.clip_grad_value(params, clip_value)
     want = oracle.clip_grad_value(grads, clip_value)
     got = _check_grads("clip_grad_value", "clamped grads", sample, params, before, want, replay)
     for i, g in enumerate(got):
@@ -385,7 +386,7 @@ def check_cosine_schedule(sample: Sample) -> None:
     kw = sample.kwargs
     max_lr, min_lr, total = kw["max_lr"], kw["min_lr"], kw["total_epochs"]
     name, replay = "CosineSchedule", _replay("check_cosine_schedule")
-    schedule = target.get().module("schedules").CosineSchedule(max_lr, min_lr, total)
+    schedule = target.get().CosineSchedule(max_lr, min_lr, total)
     lrs = _lrs(schedule, range(total + 3), name, sample, replay)
     tol, slack = _lr_tolerance(max_lr), _slack(max_lr)
 
@@ -416,7 +417,7 @@ def check_warmup_cosine_schedule(sample: Sample) -> None:
     max_lr, min_lr, w, total, sf = (kw["max_lr"], kw["min_lr"], kw["warmup_epochs"],
                                     kw["total_epochs"], kw["start_factor"])
     name, replay = "WarmupCosineSchedule", _replay("check_warmup_cosine_schedule")
-    schedule = target.get().module("schedules").WarmupCosineSchedule(
+    schedule = target.get().WarmupCosineSchedule(
         max_lr, min_lr, w, total, start_factor=sf)
     lrs = _lrs(schedule, range(total + 3), name, sample, replay)
     tol, slack = _lr_tolerance(max_lr), _slack(max_lr)
@@ -450,7 +451,7 @@ def check_warmup_cosine_schedule(sample: Sample) -> None:
 
 
 def make_schedule(kind: str, hyper: dict[str, Any]) -> Any:
-    return getattr(target.get().module("schedules"), kind)(**hyper)
+    return target.get().make(kind, **hyper)
 
 
 def check_apply_sets_lr(kind: str, hyper: dict[str, Any], epochs: list[int]) -> None:

@@ -17,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from oracles import training as otraining
 from properties import target
-from properties.laws import build_mlp, mlp_layout
+from properties.laws import build_mlp, mlp_layout, named_parameters, state_of
 from properties.report import assert_close
 from properties.strategies import Sample
 from properties.training import TRAINING_TOL
@@ -34,23 +34,25 @@ HYPER = {
 class LockstepMachine(RuleBasedStateMachine):
     @initialize(kind=st.sampled_from(sorted(HYPER)), seed=st.integers(0, 1000))
     def setup(self, kind: str, seed: int) -> None:
+        tt = target.get()
         self.kind = kind
+        # Only the hyper-parameters the target takes (a twin with the same ones follows).
+        self.hyper = {k: v for k, v in HYPER[kind].items() if tt.accepts(kind, k)}
         self.tmp = tempfile.TemporaryDirectory()
         self._build_target(build_mlp(WIDTHS, "tanh", seed))
         self.twin = otraining.LockstepTwin(
-            mlp_layout(len(WIDTHS) - 1, "tanh"), self.model.state_dict(), kind, HYPER[kind],
-            TOTAL_EPOCHS, HYPER[kind]["lr"] / 10)
+            mlp_layout(len(WIDTHS) - 1, "tanh"), state_of(self.model), kind, self.hyper,
+            TOTAL_EPOCHS, self.hyper["lr"] / 10)
         self.epoch = 0
 
     def _build_target(self, model: Any) -> None:
         tt = target.get()
         self.model = model
-        self.optimizer = getattr(tt.module("optimizers"), self.kind)(model.parameters(),
-                                                                     **HYPER[self.kind])
-        lr = HYPER[self.kind]["lr"]
-        self.schedule = tt.module("schedules").CosineSchedule(lr, lr / 10, TOTAL_EPOCHS)
-        self.trainer = tt.module("training").Trainer(model, self.optimizer,
-                                                     tt.losses.MSELoss(), scheduler=self.schedule)
+        self.optimizer = tt.make(self.kind, model.parameters(), **self.hyper)
+        lr = self.hyper["lr"]
+        self.schedule = tt.CosineSchedule(lr, lr / 10, TOTAL_EPOCHS)
+        self.trainer = tt.make("Trainer", model, self.optimizer, tt.MSELoss(),
+                               scheduler=self.schedule)
 
     def teardown(self) -> None:
         if hasattr(self, "tmp"):
@@ -62,7 +64,7 @@ class LockstepMachine(RuleBasedStateMachine):
         tt = target.get()
         rng = np.random.default_rng(seed)
         x, y = rng.uniform(-2, 2, (batch, WIDTHS[0])), rng.uniform(-2, 2, (batch, WIDTHS[-1]))
-        tt.losses.MSELoss()(self.model(tt.tensor(x)), tt.tensor(y)).backward()
+        tt.backward(tt.MSELoss()(self.model(tt.tensor(x)), tt.tensor(y)))
         self.twin.forward_backward(x, y)
 
     @rule(set_to_none=st.booleans())
@@ -77,8 +79,7 @@ class LockstepMachine(RuleBasedStateMachine):
 
     @rule(max_norm=st.sampled_from([0.01, 0.1, 1.0, 100.0]))
     def clip(self, max_norm: float) -> None:
-        clipping = target.get().module("clipping")
-        got = clipping.clip_grad_norm(self.model.parameters(), max_norm)
+        got = target.get().clip_grad_norm(self.model.parameters(), max_norm)
         want = self.twin.clip(max_norm)
         if want is not None:
             assert_close(np.float64(got), np.float64(want), TRAINING_TOL, op_name="lockstep",
@@ -89,7 +90,7 @@ class LockstepMachine(RuleBasedStateMachine):
     @rule()
     def scheduler_step(self) -> None:
         self.epoch += 1
-        self.schedule.apply(self.optimizer, self.epoch)
+        target.get().apply_schedule(self.schedule, self.optimizer, self.epoch)
         self.twin.scheduler_step()
 
     @rule()
@@ -99,7 +100,7 @@ class LockstepMachine(RuleBasedStateMachine):
         path = Path(self.tmp.name) / "state.npz"
         self.trainer.save_checkpoint(path)
         fresh = build_mlp(WIDTHS, "tanh", seed=4242)
-        fresh.train(self.model.training)
+        target.get().set_mode(fresh, self.model.training)
         self._build_target(fresh)
         self.trainer.load_checkpoint(path)
         self.optimizer.lr = self.twin.lr
@@ -109,15 +110,14 @@ class LockstepMachine(RuleBasedStateMachine):
     def evaluate(self, seed: int) -> None:
         """Evaluation is invisible to training state: the twin does nothing here."""
         tt = target.get()
-        data = tt.module("dataloader")
         rng = np.random.default_rng(seed)
         x, y = rng.uniform(-2, 2, (3, WIDTHS[0])), rng.uniform(-2, 2, (3, WIDTHS[-1]))
-        loader = data.DataLoader(data.TensorDataset(tt.tensor(x), tt.tensor(y)), batch_size=2)
+        loader = [(tt.tensor(x[:2]), tt.tensor(y[:2])), (tt.tensor(x[2:]), tt.tensor(y[2:]))]
         self.trainer.evaluate(loader)
 
     @rule(mode=st.booleans())
     def set_mode(self, mode: bool) -> None:
-        self.model.train(mode)
+        target.get().set_mode(self.model, mode)
         self.twin.train(mode)
 
     # ------------------------------------------------------------------ invariants
@@ -136,7 +136,7 @@ class LockstepMachine(RuleBasedStateMachine):
              "learning rate differs from torch's")
         assert self.model.training == self.twin.training, "train/eval mode differs"
         want_params, want_grads = self.twin.state(), self.twin.grads()
-        for name, p in self.model.named_parameters():
+        for name, p in named_parameters(self.model).items():
             same(tt.array(p), want_params[name], f"parameter {name} differs from torch's")
             got_g, want_g = tt.grad(p), want_grads[name]
             if (got_g is None) != (want_g is None):
@@ -144,6 +144,8 @@ class LockstepMachine(RuleBasedStateMachine):
                                      f"but torch's is {'None' if want_g is None else 'set'}")
             if got_g is not None:
                 same(got_g, want_g, f"gradient of {name} differs from torch's")
+        if not hasattr(self.optimizer, "state_dict"):
+            return  # buffers are compared only through a state_dict
         got_state = self.optimizer.state_dict()["state"]
         want_state = self.twin.buffers()
         if set(got_state) != set(want_state):

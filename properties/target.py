@@ -1,10 +1,18 @@
 """The one door to the implementation under test.
 
-Everything in ``properties`` and ``tests`` reaches TinyTorch through :func:`get`. The target is
-the package named by the ``TINYTORCH_TARGET`` environment variable (or pytest's
-``--tinytorch-target``), ``tinytorch`` by default. It must follow upstream TinyTorch's module
-layout: ``<pkg>.core.tensor``, ``.core.autograd``, ``.core.activations``, ``.core.layers``,
-``.core.losses``.
+Everything in ``properties`` and ``tests`` reaches TinyTorch through :func:`get`, which returns
+a :class:`Target`. Public names resolve lazily from the declarations in :mod:`properties.api`
+(``tt.Linear``, ``tt.SGD``, ``tt.clip_grad_norm``): a name the target lacks raises
+:class:`Missing`, a ``unittest.SkipTest``, so the one test that needs it is skipped with
+``target lacks core.layers.Sequential`` and the run ends with an "unsupported" table.
+
+The adapter also absorbs the ways correct TinyTorch copies differ, so that only behaviour is
+judged: ``.grad`` as a Tensor or an ndarray, ``backward(gradient)`` taking either, a ``Tensor``
+without ``dtype=`` (a float32-only target: float64 is a capability), an ``enable_autograd()``
+to call, ``Dropout.forward(x, training=...)`` instead of ``train()``/``eval()``, constructors
+without PyTorch's optional arguments (an argument at PyTorch's default is left out; any other
+value makes the test skip), ``Softmax()(x, dim=...)``, a schedule with only ``get_lr``, and no
+``Sequential`` (models are then chained by :class:`properties.chain.Chain`).
 """
 
 from __future__ import annotations
@@ -12,40 +20,134 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import inspect
 import os
-from dataclasses import dataclass
+import unittest
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-TARGET_ENV = "TINYTORCH_TARGET"
-DEFAULT_TARGET = "tinytorch"
-CORE_MODULES = ("tensor", "autograd", "activations", "layers", "losses")
+from properties import api, locate
+
+TARGET_ENV = locate.TARGET_ENV
+F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
-@dataclass(frozen=True)
+class Missing(unittest.SkipTest):
+    """The target lacks something a test needs: that test is skipped, with this reason."""
+
+
+def lacks(what: str) -> Missing:
+    return Missing(f"target lacks {what}")
+
+
 class Target:
-    """A TinyTorch-API package and the few conversions the harness needs from it."""
+    """A TinyTorch-API package, its declared names, and the conversions the harness needs."""
 
-    name: str
-    package: ModuleType
-    tensor_module: ModuleType
-    autograd: ModuleType
-    activations: ModuleType
-    layers: ModuleType
-    losses: ModuleType
+    def __init__(self, spec: locate.TargetSpec, package: ModuleType) -> None:
+        self.spec = spec
+        self.name = spec.package
+        self.package = package
+        self._resolved: dict[str, Any] = {}
+        enable = self.find("enable_autograd")
+        if enable is not None:
+            enable(*([True] if _accepts(enable, "quiet") else []))
 
-    @property
-    def Tensor(self) -> type:  # noqa: N802 - mirrors the API name
-        return self.tensor_module.Tensor
+    # ------------------------------------------------------------------ names
+    def _module(self, path: str) -> ModuleType | None:
+        full = f"{self.name}.{path}"
+        try:
+            return importlib.import_module(full)
+        except ModuleNotFoundError as e:
+            if e.name and (full == e.name or full.startswith(e.name + ".")):
+                return None  # the module (or a parent) does not exist: not an error
+            raise
+
+    def find(self, name: str) -> Any | None:
+        """A declared name from the first module that has it, or None."""
+        if name not in self._resolved:
+            found = None
+            for path in api.declared(name).modules:
+                module = self._module(path)
+                if module is not None and hasattr(module, name):
+                    found = getattr(module, name)
+                    break
+            self._resolved[name] = found
+        return self._resolved[name]
+
+    def has(self, name: str) -> bool:
+        return self.find(name) is not None
+
+    def need(self, name: str) -> Any:
+        found = self.find(name)
+        if found is None:
+            raise lacks(api.declared(name).home)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        if name in api.BY_NAME:
+            return self.need(name)
+        raise AttributeError(name)
+
+    def module(self, name: str) -> ModuleType:
+        """``<target>.core.<name>`` (mutants patch the bundled package through it)."""
+        return importlib.import_module(f"{self.name}.core.{name}")
+
+    def describe(self) -> str:
+        return locate.describe(self.spec, self.package)
+
+    # ------------------------------------------------------------------ construction
+    def accepts(self, name: str, argument: str) -> bool:
+        """Whether the declared callable ``name`` takes keyword ``argument``."""
+        return _accepts(self.need(name), argument)
+
+    def make(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """``name(*args, **kwargs)``; a keyword the target does not take is left out when it is
+        PyTorch's default (so the call means the same), and otherwise the test is skipped."""
+        factory = self.need(name)
+        defaults = api.declared(name).defaults
+        for key in list(kwargs):
+            if _accepts(factory, key):
+                continue
+            if key in defaults and _same(kwargs[key], defaults[key]):
+                del kwargs[key]
+            else:
+                raise lacks(f"{api.declared(name).home}({key}=...)")
+        return factory(*args, **kwargs)
+
+    def optional(self, name: str, argument: str, strategy: Any, default: Any) -> Any:
+        """For strategies: draw ``argument`` only if the target takes it, else its default."""
+        from hypothesis import strategies as st
+
+        return strategy if self.has(name) and self.accepts(name, argument) else st.just(default)
+
+    # ------------------------------------------------------------------ tensors
+    @functools.cached_property
+    def _takes_dtype(self) -> bool:
+        return _accepts(self.need("Tensor"), "dtype")
+
+    @functools.cached_property
+    def dtypes(self) -> tuple[np.dtype, ...]:
+        """The floating dtypes the target computes in (float32-only targets exist)."""
+        probe = self.tensor(np.zeros(2, dtype=F64))
+        return (F32, F64) if self.array(probe).dtype == F64 else (F32,)
+
+    def require_dtype(self, dtype: np.dtype) -> None:
+        if np.dtype(dtype) not in self.dtypes:
+            raise lacks(f"{np.dtype(dtype)} tensors (core.tensor.Tensor keeps only "
+                        f"{', '.join(map(str, self.dtypes))})")
+
+    def compute_dtype(self, preferred: np.dtype = F64) -> np.dtype:
+        """``preferred`` if the target supports it, else its widest dtype."""
+        return np.dtype(preferred) if np.dtype(preferred) in self.dtypes else self.dtypes[-1]
 
     def tensor(self, array: Any, requires_grad: bool = False) -> Any:
-        """A target tensor holding ``array``, its floating dtype kept (others: the default)."""
+        """A target tensor holding ``array``, its floating dtype kept where the target can."""
         array = np.asarray(array)
-        if array.dtype.kind != "f":
-            return self.Tensor(array, requires_grad=requires_grad)
-        return self.Tensor(array, requires_grad=requires_grad, dtype=array.dtype)
+        if array.dtype.kind == "f" and self._takes_dtype:
+            return self.Tensor(array, requires_grad=requires_grad, dtype=array.dtype)
+        return self.Tensor(array, requires_grad=requires_grad)
 
     @staticmethod
     def array(t: Any) -> np.ndarray:
@@ -54,43 +156,163 @@ class Target:
 
     @staticmethod
     def grad(t: Any) -> np.ndarray | None:
-        """``t.grad`` as an array (``None`` when no gradient has arrived)."""
+        """``t.grad`` as an array (``None`` when no gradient has arrived), Tensor or ndarray."""
         g = getattr(t, "grad", None)
-        return None if g is None else np.asarray(getattr(g, "data", g))
+        if g is None:
+            return None
+        return np.asarray(g.data if not isinstance(g, np.ndarray) else g)
 
-    def module(self, name: str) -> ModuleType:
-        """``<target>.core.<name>``, e.g. ``module("functions")`` (used by mutants)."""
-        return importlib.import_module(f"{self.name}.core.{name}")
+    @functools.cached_property
+    def _autograd_forms(self) -> tuple[bool, bool]:
+        """(backward takes a Tensor gradient, .grad holds Tensors), probed on ``2 * x``."""
+        def probe(upstream: Any) -> Any:
+            x = self.tensor(np.array([1.0, 2.0]), requires_grad=True)
+            (x * 2.0).backward(upstream)
+            return x.grad
 
+        for wrap in (self.tensor, np.asarray):
+            try:
+                got = probe(wrap(np.array([1.0, 3.0])))
+                if np.allclose(self.grad(_Holder(got)), [2.0, 6.0]):
+                    return wrap is self.tensor, not isinstance(got, np.ndarray)
+            except Exception:  # noqa: BLE001 - a probe: the other form may work
+                continue
+        return True, True
+
+    def backward(self, out: Any, upstream: np.ndarray | None = None) -> None:
+        """``out.backward(upstream)``, the gradient given in the form the target takes."""
+        if upstream is None:
+            out.backward()
+            return
+        takes_tensor, _ = self._autograd_forms
+        out.backward(self.tensor(upstream) if takes_tensor else np.asarray(upstream))
+
+    def set_grad(self, t: Any, grad: np.ndarray | None) -> None:
+        """Assign ``t.grad`` in the target's own form (what a backward pass would leave)."""
+        if grad is None:
+            t.grad = None
+            return
+        grad = np.array(grad)
+        if grad.dtype.kind != "f":
+            grad = grad.astype(self.array(t).dtype)
+        _, grad_is_tensor = self._autograd_forms
+        t.grad = self.tensor(grad) if grad_is_tensor else grad
+
+    def zero_grad(self, t: Any) -> None:
+        if hasattr(t, "zero_grad"):
+            t.zero_grad()
+        else:
+            t.grad = None
+
+    # ------------------------------------------------------------------ grad mode
     def no_grad(self) -> contextlib.AbstractContextManager[Any]:
-        return self.autograd.no_grad()
+        return self.need("no_grad")()
 
-    def with_params(self, module: Any, **params: Any) -> Any:
+    def is_grad_enabled(self) -> bool:
+        return bool(self.need("is_grad_enabled")())
+
+    def evaluating(self) -> contextlib.AbstractContextManager[Any]:
+        """``no_grad()`` where the target has it; otherwise nothing (forward values only)."""
+        return self.no_grad() if self.has("no_grad") else contextlib.nullcontext()
+
+    # ------------------------------------------------------------------ layers and modes
+    def softmax(self, x: Any, dim: int, log: bool = False) -> Any:
+        """Softmax (or LogSoftmax) along ``dim``: the constructor form or the call form."""
+        name = "LogSoftmax" if log else "Softmax"
+        cls = self.need(name)
+        if _accepts(cls, "dim"):
+            return cls(dim=dim)(x)
+        layer = cls()
+        if _accepts(layer.forward, "dim"):
+            return layer(x, dim=dim)
+        if dim in (-1, np.ndim(self.array(x)) - 1):
+            return layer(x)
+        raise lacks(f"{api.declared(name).home}(dim=...)")
+
+    def call_layer(self, layer: Any, x: Any, training: bool) -> Any:
+        """``layer(x)`` in ``training`` mode: ``forward(x, training=)`` or ``train()/eval()``."""
+        if _accepts(layer.forward, "training"):
+            return layer.forward(x, training=training)
+        if hasattr(layer, "train"):
+            layer.train(training)
+        elif hasattr(layer, "training"):
+            layer.training = training
+        return layer(x)
+
+    def set_mode(self, model: Any, training: bool) -> None:
+        """``model.train(training)``, or the ``training`` flag upstream's Trainer sets."""
+        if callable(getattr(model, "train", None)):
+            model.train(training)
+        else:
+            model.training = training
+
+    def sequential(self, *layers: Any) -> Any:
+        """The target's ``Sequential``, or a harness-side chain of the same layers."""
+        if self.has("Sequential"):
+            return self.Sequential(*layers)
+        from properties.chain import Chain
+
+        return Chain(self, layers)
+
+    @staticmethod
+    def with_params(module: Any, **params: Any) -> Any:
         """Replace a module's parameters by the given target tensors (e.g. weight=, bias=)."""
         for name, value in params.items():
             setattr(module, name, value)
         return module
 
+    # ------------------------------------------------------------------ schedules
+    def schedule_lr(self, schedule: Any, epoch: float) -> float:
+        return float(schedule.get_lr(epoch))
 
-def load(name: str) -> Target:
-    core = {m: importlib.import_module(f"{name}.core.{m}") for m in CORE_MODULES}
-    return Target(
-        name=name,
-        package=importlib.import_module(name),
-        tensor_module=core["tensor"],
-        autograd=core["autograd"],
-        activations=core["activations"],
-        layers=core["layers"],
-        losses=core["losses"],
-    )
+    def apply_schedule(self, schedule: Any, optimizer: Any, epoch: float) -> float:
+        """Set the optimizer's learning rate to the schedule's value at ``epoch``."""
+        if callable(getattr(schedule, "apply", None)):
+            return float(schedule.apply(optimizer, epoch))
+        lr = self.schedule_lr(schedule, epoch)
+        optimizer.lr = lr
+        return lr
+
+
+class _Holder:
+    def __init__(self, grad: Any) -> None:
+        self.grad = grad
+
+
+def _accepts(fn: Any, argument: str) -> bool:
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return True  # a builtin we cannot inspect: assume the common form
+    return argument in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.all(np.asarray(a) == np.asarray(b)))
+    except (TypeError, ValueError):
+        return a == b
+
+
+def load(raw: str | None) -> Target:
+    """Import and check the target ``raw`` (a module name or a directory)."""
+    spec = locate.parse(raw)
+    package = locate.import_package(spec)
+    target = Target(spec, package)
+    for declared in api.DECLARED:  # import every module the harness may use, then check them
+        for path in declared.modules:
+            target._module(path)
+    locate.check_provenance(spec)
+    return target
 
 
 @functools.cache
 def get() -> Target:
     """The target under test (imported once per process)."""
-    return load(os.environ.get(TARGET_ENV, DEFAULT_TARGET))
+    return load(os.environ.get(TARGET_ENV))
 
 
 def is_reference() -> bool:
     """Whether the target is this repository's own ``tinytorch`` (mutants patch only that)."""
-    return get().name == DEFAULT_TARGET
+    return get().spec.is_bundled

@@ -8,6 +8,7 @@ compare a run with the torch twin (``oracles.training``) or with another target 
 
 from __future__ import annotations
 
+import copy
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from oracles import schedules as oschedules
 from oracles import training as otraining
 from properties import target
-from properties.laws import build_mlp, mlp_layout
+from properties.laws import build_mlp, mlp_layout, state_of
 from properties.report import assert_close, failure_message
 from properties.strategies import Sample
 from properties.tolerances import EXACT, Tolerance, tolerance_for
@@ -101,31 +102,55 @@ class Run:
     schedule: Any
 
 
+class EpochLoader:
+    """The batches a Trainer sees: the case's data, shuffled by (seed, epoch), as target
+    tensors. The harness feeds the Trainer itself so that Trainer properties judge the Trainer
+    alone (the DataLoader has its own) and the torch loop gets the very same batches."""
+
+    def __init__(self, case: TrainingCase) -> None:
+        self.case = case
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def arrays(self, epoch: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        case = self.case
+        n = len(case.x)
+        order = (np.random.default_rng([case.seed, epoch]).permutation(n) if case.shuffle
+                 else np.arange(n))
+        y = case.y if case.loss == "MSELoss" else case.y.astype(np.float64)
+        return [(case.x[order[i:i + case.batch_size]], y[order[i:i + case.batch_size]])
+                for i in range(0, n, case.batch_size)]
+
+    def __len__(self) -> int:
+        return -(-len(self.case.x) // self.case.batch_size)
+
+    def __iter__(self) -> Any:
+        tt = target.get()
+        return iter([(tt.tensor(x), tt.tensor(y)) for x, y in self.arrays(self.epoch)])
+
+
 def build(case: TrainingCase, weight_seed: int = 7) -> Run:
     tt = target.get()
     model = build_mlp(case.widths, "tanh", weight_seed)
-    optimizer = getattr(tt.module("optimizers"), case.optimizer)(model.parameters(), **case.hyper)
-    schedule = (tt.module("schedules").CosineSchedule(**case.schedule)
-                if case.schedule is not None else None)
-    loss_fn = getattr(tt.losses, case.loss)()
-    trainer = tt.module("training").Trainer(model, optimizer, loss_fn, scheduler=schedule,
-                                            grad_clip_norm=case.clip_norm)
-    data = tt.module("dataloader")
-    y = case.y if case.loss == "MSELoss" else case.y.astype(np.float64)
-    loader = data.DataLoader(data.TensorDataset(tt.tensor(case.x), tt.tensor(y)),
-                             batch_size=case.batch_size, shuffle=case.shuffle, seed=case.seed)
-    return Run(model, optimizer, trainer, loader, schedule)
+    optimizer = tt.make(case.optimizer, model.parameters(), **case.hyper)
+    schedule = tt.CosineSchedule(**case.schedule) if case.schedule is not None else None
+    trainer = tt.make("Trainer", model, optimizer, tt.make(case.loss), scheduler=schedule,
+                      grad_clip_norm=case.clip_norm)
+    return Run(model, optimizer, trainer, EpochLoader(case), schedule)
 
 
-def epoch_batches(loader: Any, epochs: int) -> list[list[tuple[np.ndarray, np.ndarray]]]:
-    """The batches the loader gives in each epoch, as arrays (it is set back to epoch 0)."""
-    tt = target.get()
-    out = []
-    for e in range(epochs):
-        loader.set_epoch(e)
-        out.append([(tt.array(x).copy(), tt.array(y).copy()) for x, y in loader])
-    loader.set_epoch(0)
-    return out
+def train_epochs(run: Run, epochs: int, accumulation_steps: int = 1) -> None:
+    """``trainer.train_epoch`` ``epochs`` times, each over that epoch's batches."""
+    for _ in range(epochs):
+        run.loader.set_epoch(run.trainer.epoch)
+        run.trainer.train_epoch(run.loader, accumulation_steps=accumulation_steps)
+
+
+def epoch_batches(loader: EpochLoader, epochs: int) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """The batches of each epoch, as arrays (what the torch loop is fed)."""
+    return [loader.arrays(e) for e in range(epochs)]
 
 
 def _fail(case: TrainingCase, check: str, what: str) -> None:
@@ -147,10 +172,9 @@ def _compare_params(case: TrainingCase, check: str, got: dict[str, np.ndarray],
 def check_trainer_matches_torch_loop(case: TrainingCase) -> None:
     """Loss history, learning rates and final weights equal a plain torch loop's."""
     run = build(case)
-    initial = run.model.state_dict()
+    initial = state_of(run.model)
     batches = epoch_batches(run.loader, case.epochs)
-    for _ in range(case.epochs):
-        run.trainer.train_epoch(run.loader, accumulation_steps=case.accumulation_steps)
+    train_epochs(run, case.epochs, case.accumulation_steps)
     lrs = (oschedules.cosine_lrs(case.schedule["max_lr"], case.schedule["min_lr"],
                                  case.schedule["total_epochs"], case.epochs)
            if case.schedule is not None else None)
@@ -163,7 +187,7 @@ def check_trainer_matches_torch_loop(case: TrainingCase) -> None:
         assert_close(np.array(history[key]), np.array(twin[key]), TRAINING_TOL,
                      op_name="Trainer", check="torch loop", sample=case.describe(),
                      what=f"history[{key!r}] differs from the torch loop's")
-    _compare_params(case, "torch loop", run.model.state_dict(), twin["params"],
+    _compare_params(case, "torch loop", state_of(run.model), twin["params"],
                     "final weights differ from the torch loop's")
 
 
@@ -171,20 +195,17 @@ def check_resume_equals_uninterrupted(case: TrainingCase, split: int) -> None:
     """Train ``split`` epochs, checkpoint, restore into a fresh trainer (other weights, other
     RNG state), train the rest: identical to training all epochs without a break."""
     straight = build(case)
-    for _ in range(case.epochs):
-        straight.trainer.train_epoch(straight.loader, case.accumulation_steps)
+    train_epochs(straight, case.epochs, case.accumulation_steps)
 
     first = build(case)
-    for _ in range(split):
-        first.trainer.train_epoch(first.loader, case.accumulation_steps)
+    train_epochs(first, split, case.accumulation_steps)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ckpt.npz"
         first.trainer.save_checkpoint(path)
         np.random.seed(12345)  # the checkpoint must restore the RNG, not rely on it
         second = build(case, weight_seed=99)
         second.trainer.load_checkpoint(path)
-    for _ in range(case.epochs - split):
-        second.trainer.train_epoch(second.loader, case.accumulation_steps)
+    train_epochs(second, case.epochs - split, case.accumulation_steps)
 
     for key, value in straight.trainer.history.items():
         if len(second.trainer.history[key]) != len(value):
@@ -196,9 +217,11 @@ def check_resume_equals_uninterrupted(case: TrainingCase, split: int) -> None:
     if (second.trainer.epoch, second.trainer.step) != (straight.trainer.epoch,
                                                        straight.trainer.step):
         _fail(case, "resume", "epoch/step counters differ after resume")
-    _compare_params(case, "resume", second.model.state_dict(), straight.model.state_dict(),
+    _compare_params(case, "resume", state_of(second.model), state_of(straight.model),
                     "weights after resume differ from uninterrupted training",
                     EXACT)
+    if not hasattr(straight.optimizer, "state_dict"):
+        return  # optimizer buffers are compared through state_dict only
     got, want = second.optimizer.state_dict(), straight.optimizer.state_dict()
     for index, buffers in want["state"].items():
         for name, value in buffers.items():
@@ -211,8 +234,9 @@ def check_evaluate_changes_nothing(case: TrainingCase) -> None:
     """evaluate(): no graph recorded, no parameter, gradient or optimizer-state change, the
     model in eval mode during it and back in its previous mode after."""
     tt = target.get()
+    tt.need("no_grad")  # without it evaluate() cannot avoid recording a graph
     run = build(case)
-    run.trainer.train_epoch(run.loader)
+    train_epochs(run, 1)
     seen: list[tuple[bool, bool]] = []
     original_forward = run.model.forward
 
@@ -223,12 +247,12 @@ def check_evaluate_changes_nothing(case: TrainingCase) -> None:
 
     run.model.forward = spy
     for mode in (True, False):
-        run.model.train(mode)
+        tt.set_mode(run.model, mode)
         x, y = next(iter(run.loader))  # gradients pending, as mid-way through accumulation
-        run.trainer.loss_fn(original_forward(x), y).backward()
-        params = run.model.state_dict()
+        tt.backward(run.trainer.loss_fn(original_forward(x), y))
+        params = state_of(run.model)
         grads = [tt.grad(p) for p in run.model.parameters()]
-        opt_state = run.optimizer.state_dict()
+        opt_state = _optimizer_state(run.optimizer)
         seen.clear()
         run.trainer.evaluate(run.loader)
         if any(requires for requires, _ in seen):
@@ -239,14 +263,22 @@ def check_evaluate_changes_nothing(case: TrainingCase) -> None:
             _fail(case, "evaluate", f"evaluate() left model.training={run.model.training}, "
                   f"it was {mode}")
         for name, value in params.items():
-            if not np.array_equal(run.model.state_dict()[name], value):
+            if not np.array_equal(state_of(run.model)[name], value):
                 _fail(case, "evaluate", f"evaluate() changed parameter {name}")
         for before, p in zip(grads, run.model.parameters()):
             after = tt.grad(p)
             if (before is None) != (after is None) or (
                     before is not None and not np.array_equal(before, after)):
                 _fail(case, "evaluate", "evaluate() changed a gradient")
-        _same_tree(case, opt_state, run.optimizer.state_dict(), "optimizer state")
+        _same_tree(case, opt_state, _optimizer_state(run.optimizer), "optimizer state")
+
+
+def _optimizer_state(optimizer: Any) -> Any:
+    """``state_dict()``, or a copy of the attributes (upstream keeps buffers as attributes)."""
+    if hasattr(optimizer, "state_dict"):
+        return optimizer.state_dict()
+    return {k: copy.deepcopy(v) for k, v in vars(optimizer).items()
+            if isinstance(v, (int, float, list, dict, np.ndarray))}
 
 
 def _same_tree(case: TrainingCase, a: Any, b: Any, where: str) -> None:
@@ -270,10 +302,9 @@ def check_accumulation_equals_large_batch(case: TrainingCase) -> None:
     small = replace(small, x=case.x[:n], y=case.y[:n])
     large = replace(large, x=case.x[:n], y=case.y[:n])
     a, b = build(small), build(large)
-    for _ in range(case.epochs):
-        a.trainer.train_epoch(a.loader, accumulation_steps=k)
-        b.trainer.train_epoch(b.loader, accumulation_steps=1)
-    _compare_params(small, "accumulation", a.model.state_dict(), b.model.state_dict(),
+    train_epochs(a, case.epochs, k)
+    train_epochs(b, case.epochs, 1)
+    _compare_params(small, "accumulation", state_of(a.model), state_of(b.model),
                     f"{k} accumulated micro-batches of {case.batch_size} differ from batches "
                     f"of {case.batch_size * k}")
 
@@ -289,8 +320,7 @@ def check_applied_lr_follows_schedule(case: TrainingCase) -> None:
         return original_step()
 
     run.optimizer.step = spy
-    for _ in range(case.epochs):
-        run.trainer.train_epoch(run.loader, case.accumulation_steps)
+    train_epochs(run, case.epochs, case.accumulation_steps)
     want = (oschedules.cosine_lrs(case.schedule["max_lr"], case.schedule["min_lr"],
                                   case.schedule["total_epochs"], case.epochs)
             if case.schedule else [case.hyper["lr"]] * case.epochs)

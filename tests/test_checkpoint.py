@@ -10,11 +10,11 @@ from properties import target
 def _trainer(seed=0, widths=(2, 3, 1)):
     tt = target.get()
     np.random.seed(seed)
-    model = tt.layers.Sequential(tt.layers.Linear(widths[0], widths[1]), tt.activations.Tanh(),
-                                 tt.layers.Linear(widths[1], widths[2]))
-    opt = target.get().module("optimizers").Adam(model.parameters(), lr=0.01)
-    trainer = target.get().module("training").Trainer(model, opt, tt.losses.MSELoss())
-    data = target.get().module("dataloader")
+    model = tt.Sequential(tt.Linear(widths[0], widths[1]), tt.Tanh(),
+                                 tt.Linear(widths[1], widths[2]))
+    opt = target.get().Adam(model.parameters(), lr=0.01)
+    trainer = target.get().Trainer(model, opt, tt.MSELoss())
+    data = target.get()
     x = np.random.default_rng(seed).normal(size=(6, widths[0]))
     loader = data.DataLoader(data.TensorDataset(tt.tensor(x), tt.tensor(x[:, :widths[2]])),
                              batch_size=3)
@@ -54,7 +54,7 @@ def _corrupt(path, how):
 @pytest.mark.parametrize("how", ["truncated", "garbage", "empty", "flipped", "pickled",
                                  "plain npz"])
 def test_corrupt_checkpoint_is_a_clear_error_and_changes_nothing(tmp_path, how):
-    errors = target.get().module("training").CheckpointError
+    errors = target.get().CheckpointError
     source = _trainer(seed=1)
     path = tmp_path / "ckpt.npz"
     source.save_checkpoint(path)
@@ -67,7 +67,7 @@ def test_corrupt_checkpoint_is_a_clear_error_and_changes_nothing(tmp_path, how):
 
 
 def test_checkpoint_of_another_model_names_the_mismatch(tmp_path):
-    errors = target.get().module("training").CheckpointError
+    errors = target.get().CheckpointError
     path = tmp_path / "ckpt.npz"
     _trainer(widths=(2, 4, 1)).save_checkpoint(path)
     live = _trainer()
@@ -78,7 +78,7 @@ def test_checkpoint_of_another_model_names_the_mismatch(tmp_path):
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
-    with pytest.raises(target.get().module("training").CheckpointError, match="no checkpoint"):
+    with pytest.raises(target.get().CheckpointError, match="no checkpoint"):
         _trainer().load_checkpoint(tmp_path / "absent.npz")
 
 

@@ -12,7 +12,7 @@ def _module(name):
 
 
 def _loader(x, y, batch_size, seed=0):
-    tt, data = target.get(), _module("dataloader")
+    tt, data = target.get(), target.get()
     return data.DataLoader(data.TensorDataset(tt.tensor(x), tt.tensor(y)),
                            batch_size=batch_size, shuffle=True, seed=seed)
 
@@ -21,9 +21,9 @@ def test_linear_regression_learns_y_equals_2x_plus_1():
     tt = target.get()
     np.random.seed(0)
     x = np.linspace(-1, 1, 32).reshape(-1, 1)
-    model = tt.layers.Linear(1, 1)
-    trainer = _module("training").Trainer(model, _module("optimizers").SGD(
-        model.parameters(), lr=0.1), tt.losses.MSELoss())
+    model = tt.Linear(1, 1)
+    trainer = target.get().Trainer(model, target.get().SGD(
+        model.parameters(), lr=0.1), tt.MSELoss())
     for _ in range(100):
         trainer.train_epoch(_loader(x, 2 * x + 1, 8))
     assert trainer.history["train_loss"][-1] < 1e-4 * trainer.history["train_loss"][0]
@@ -38,11 +38,11 @@ def test_mlp_learns_xor(optimizer):
     np.random.seed(1)
     x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = np.array([0, 1, 1, 0])
-    model = tt.layers.Sequential(tt.layers.Linear(2, 8), tt.activations.Tanh(),
-                                 tt.layers.Linear(8, 2))
+    model = tt.Sequential(tt.Linear(2, 8), tt.Tanh(),
+                                 tt.Linear(8, 2))
     lr = 0.5 if optimizer == "SGD" else 0.05
-    opt = getattr(_module("optimizers"), optimizer)(model.parameters(), lr=lr)
-    trainer = _module("training").Trainer(model, opt, tt.losses.CrossEntropyLoss())
+    opt = getattr(target.get(), optimizer)(model.parameters(), lr=lr)
+    trainer = target.get().Trainer(model, opt, tt.CrossEntropyLoss())
     loader = _loader(x, y.astype(np.float64), 4)
     for _ in range(300):
         trainer.train_epoch(loader)
@@ -53,20 +53,20 @@ def test_mlp_learns_xor(optimizer):
 def test_missing_zero_grad_accumulates_gradients():
     """The #1 student bug, shown: without zero_grad the second gradient is the sum of both."""
     tt = target.get()
-    layer = tt.layers.Linear(1, 1)
+    layer = tt.Linear(1, 1)
     x, y = tt.tensor(np.array([[1.0]])), tt.tensor(np.array([[2.0]]))
-    tt.losses.MSELoss()(layer(x), y).backward()
+    tt.MSELoss()(layer(x), y).backward()
     first = tt.grad(layer.weight).copy()
-    tt.losses.MSELoss()(layer(x), y).backward()
+    tt.MSELoss()(layer(x), y).backward()
     np.testing.assert_array_equal(tt.grad(layer.weight), 2 * first)
 
 
 def test_scheduler_changes_the_learning_rate_every_epoch_and_ends_at_min():
     tt = target.get()
-    model = tt.layers.Linear(2, 1)
-    opt = _module("optimizers").SGD(model.parameters(), lr=0.1)
-    schedule = _module("schedules").CosineSchedule(max_lr=0.1, min_lr=0.01, total_epochs=10)
-    trainer = _module("training").Trainer(model, opt, tt.losses.MSELoss(), scheduler=schedule)
+    model = tt.Linear(2, 1)
+    opt = target.get().SGD(model.parameters(), lr=0.1)
+    schedule = target.get().CosineSchedule(max_lr=0.1, min_lr=0.01, total_epochs=10)
+    trainer = target.get().Trainer(model, opt, tt.MSELoss(), scheduler=schedule)
     x = np.random.default_rng(0).normal(size=(8, 2))
     for _ in range(11):
         trainer.train_epoch(_loader(x, x[:, :1], 4))
@@ -77,9 +77,9 @@ def test_scheduler_changes_the_learning_rate_every_epoch_and_ends_at_min():
 
 def test_without_scheduler_the_learning_rate_stays_constant():
     tt = target.get()
-    model = tt.layers.Linear(2, 1)
-    trainer = _module("training").Trainer(
-        model, _module("optimizers").SGD(model.parameters(), lr=0.05), tt.losses.MSELoss())
+    model = tt.Linear(2, 1)
+    trainer = target.get().Trainer(
+        model, target.get().SGD(model.parameters(), lr=0.05), tt.MSELoss())
     x = np.random.default_rng(0).normal(size=(8, 2))
     for _ in range(3):
         trainer.train_epoch(_loader(x, x[:, :1], 4))

@@ -10,7 +10,7 @@ from properties import target
 
 
 def dl():
-    return target.get().module("dataloader")
+    return target.get()
 
 
 def rows(n, width=2, dtype=np.float64):
@@ -146,13 +146,13 @@ def test_loader_feeding_a_linear_layer_keeps_its_gradients():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(13, 3)), rng.normal(size=(13, 2))
     w, b = rng.normal(size=(3, 2)), rng.normal(size=2)
-    layer = tt.with_params(tt.layers.Linear(3, 2), weight=tt.tensor(w, True),
+    layer = tt.with_params(tt.Linear(3, 2), weight=tt.tensor(w, True),
                            bias=tt.tensor(b, True))
     load = dl().DataLoader(dl().TensorDataset(x, y), batch_size=5, shuffle=True, seed=3)
     batches = 0
     for xb, yb in load:
         layer.weight.grad = layer.bias.grad = None
-        tt.losses.MSELoss()(layer(xb), yb).backward()
+        tt.MSELoss()(layer(xb), yb).backward()
         xa, ya = tt.array(xb), tt.array(yb)
         residual = 2 * (xa @ w + b - ya) / ya.size
         np.testing.assert_allclose(tt.grad(layer.weight), xa.T @ residual, rtol=1e-10)

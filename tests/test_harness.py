@@ -17,6 +17,8 @@ from properties.strategies import Sample
 from properties.tolerances import Tolerance
 
 ROOT = Path(__file__).resolve().parent.parent
+# Tests of the harness itself: they run against the bundled tinytorch only.
+pytestmark = pytest.mark.bundled_only
 
 
 # ----------------------------------------------------------------------------- reports

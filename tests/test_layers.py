@@ -38,7 +38,7 @@ def ulps(dtype):
 @given(n_in=sizes, n_out=sizes)
 def test_linear_parameters_have_upstream_layout_dtype_and_init(n_in, n_out):
     tt = target.get()
-    layer = tt.layers.Linear(n_in, n_out)
+    layer = tt.Linear(n_in, n_out)
     assert names(layer) == ["weight", "bias"]
     params = dict(layer.named_parameters())
     assert params["weight"].shape == (n_in, n_out)
@@ -52,7 +52,7 @@ def test_linear_parameters_have_upstream_layout_dtype_and_init(n_in, n_out):
 
 def test_linear_without_bias_has_only_a_weight():
     tt = target.get()
-    layer = tt.layers.Linear(3, 2, bias=False)
+    layer = tt.Linear(3, 2, bias=False)
     assert names(layer) == ["weight"]
     assert list(layer.state_dict()) == ["weight"]
 
@@ -60,7 +60,7 @@ def test_linear_without_bias_has_only_a_weight():
 @given(n_in=sizes, n_out=sizes, bias=st.booleans(), lead=S.shapes(max_dims=2), data=st.data())
 def test_linear_forward_matches_torch(n_in, n_out, bias, lead, data):
     tt = target.get()
-    layer = tt.layers.Linear(n_in, n_out, bias=bias)
+    layer = tt.Linear(n_in, n_out, bias=bias)
     params = {"weight": tt.tensor(data.draw(S.values(F64, (n_in, n_out)), label="weight"), True)}
     if bias:
         params["bias"] = tt.tensor(data.draw(S.values(F64, (n_out,)), label="bias"), True)
@@ -80,7 +80,7 @@ def test_linear_forward_matches_torch(n_in, n_out, bias, lead, data):
 
 def test_parameters_are_listed_in_order_with_dotted_names():
     tt = target.get()
-    L, A = tt.layers, tt.activations
+    L = A = tt
     first, inner, last = L.Linear(2, 3), L.Linear(3, 4), L.Linear(4, 1, bias=False)
     model = L.Sequential(first, A.ReLU(), L.Sequential(inner, A.Tanh()), last)
     assert names(model) == [
@@ -96,25 +96,25 @@ def test_parameters_are_listed_in_order_with_dotted_names():
 
 def test_shared_parameter_is_listed_once():
     tt = target.get()
-    a, b = tt.layers.Linear(3, 3), tt.layers.Linear(3, 3)
+    a, b = tt.Linear(3, 3), tt.Linear(3, 3)
     tt.with_params(b, weight=a.weight)
-    model = tt.layers.Sequential(a, b)
+    model = tt.Sequential(a, b)
     assert names(model) == ["layers.0.weight", "layers.0.bias", "layers.1.bias"]
     assert len(model.parameters()) == 3
 
 
 def test_shared_module_is_listed_once():
     tt = target.get()
-    layer = tt.layers.Linear(2, 2)
-    model = tt.layers.Sequential(layer, tt.activations.Tanh(), layer)
+    layer = tt.Linear(2, 2)
+    model = tt.Sequential(layer, tt.Tanh(), layer)
     assert names(model) == ["layers.0.weight", "layers.0.bias"]
 
 
 def mlp(tt, widths):
     layers = []
     for n_in, n_out in zip(widths[:-1], widths[1:]):
-        layers += [tt.layers.Linear(n_in, n_out), tt.activations.Tanh()]
-    return tt.layers.Sequential(*layers[:-1])
+        layers += [tt.Linear(n_in, n_out), tt.Tanh()]
+    return tt.Sequential(*layers[:-1])
 
 
 def test_state_dict_returns_copies():
@@ -147,7 +147,7 @@ def test_load_state_dict_reproduces_outputs_exactly(widths, batch, data):
 
 def test_train_and_eval_set_training_on_every_submodule():
     tt = target.get()
-    L = tt.layers
+    L = tt
     inner_linear, inner_dropout = L.Linear(2, 2), L.Dropout(0.5)
     inner = L.Sequential(inner_linear, inner_dropout)
     outer_linear, outer_dropout = L.Linear(2, 2), L.Dropout(0.5)
@@ -167,7 +167,7 @@ def test_train_and_eval_set_training_on_every_submodule():
 def test_dropout_in_eval_mode_is_the_identity(dtype, shape, p, data):
     tt = target.get()
     x = data.draw(S.values(dtype, shape), label="x")
-    dropout = tt.layers.Dropout(p)
+    dropout = tt.Dropout(p)
     dropout.eval()
     np.testing.assert_array_equal(tt.array(dropout(tt.tensor(x))), x)
 
@@ -176,7 +176,7 @@ def test_dropout_in_eval_mode_is_the_identity(dtype, shape, p, data):
 def test_dropout_with_p_zero_is_the_identity_in_training(dtype, shape, data):
     tt = target.get()
     x = data.draw(S.values(dtype, shape), label="x")
-    np.testing.assert_array_equal(tt.array(tt.layers.Dropout(0.0)(tt.tensor(x))), x)
+    np.testing.assert_array_equal(tt.array(tt.Dropout(0.0)(tt.tensor(x))), x)
 
 
 @given(dtype=dtypes, shape=S.shapes(), data=st.data())
@@ -185,9 +185,9 @@ def test_dropout_with_p_one_gives_zeros_and_zero_gradient(dtype, shape, data):
     x = data.draw(S.values(dtype, shape), label="x")
     u = data.draw(S.values(dtype, shape), label="upstream")
     xt = tt.tensor(x, requires_grad=True)
-    out = tt.layers.Dropout(1.0)(xt)
+    out = tt.Dropout(1.0)(xt)
     np.testing.assert_array_equal(tt.array(out), np.zeros(shape, dtype))
-    out.backward(tt.tensor(u))
+    tt.backward(out, u)
     np.testing.assert_array_equal(tt.grad(xt), np.zeros(shape, dtype))
 
 
@@ -197,14 +197,14 @@ def test_dropout_in_training_zeroes_or_scales_each_element(dtype, shape, p, data
     x = data.draw(away_from_zero(dtype, shape), label="x")
     u = data.draw(S.values(dtype, shape), label="upstream")
     xt = tt.tensor(x, requires_grad=True)
-    out = tt.layers.Dropout(p)(xt)
+    out = tt.Dropout(p)(xt)
     got = tt.array(out)
     kept = got != 0
     assert got.dtype == dtype
     np.testing.assert_allclose(got[kept], x[kept].astype(F64) / (1 - p), rtol=ulps(dtype), atol=0,
                                err_msg="a kept element is not x / (1 - p)")
 
-    out.backward(tt.tensor(u))
+    tt.backward(out, u)
     want = u.astype(F64) * kept / (1 - p)
     np.testing.assert_allclose(tt.grad(xt), want, rtol=ulps(dtype), atol=0,
                                err_msg="gradient is not u * mask / (1 - p)")
@@ -213,7 +213,7 @@ def test_dropout_in_training_zeroes_or_scales_each_element(dtype, shape, p, data
 @given(p=st.floats(0.0, 1.0))
 def test_dropout_drops_a_fraction_p_of_elements(p):
     tt = target.get()
-    out = tt.layers.Dropout(p)(tt.tensor(np.ones(20_000, dtype=np.float32)))
+    out = tt.Dropout(p)(tt.tensor(np.ones(20_000, dtype=np.float32)))
     dropped = np.mean(tt.array(out) == 0)
     assert abs(dropped - p) <= 0.03, f"dropped {dropped:.4f} of the elements with p={p}"
 
@@ -221,9 +221,9 @@ def test_dropout_drops_a_fraction_p_of_elements(p):
 @given(data=st.data())
 def test_model_in_eval_mode_is_deterministic_and_skips_dropout(data):
     tt = target.get()
-    first, last = tt.layers.Linear(4, 8), tt.layers.Linear(8, 2)
-    relu = tt.activations.ReLU()
-    model = tt.layers.Sequential(first, relu, tt.layers.Dropout(0.5), last)
+    first, last = tt.Linear(4, 8), tt.Linear(8, 2)
+    relu = tt.ReLU()
+    model = tt.Sequential(first, relu, tt.Dropout(0.5), last)
     model.eval()
     x = tt.tensor(data.draw(S.values(np.float32, (3, 4)), label="x"))
     once = tt.array(model(x)).copy()

@@ -14,7 +14,7 @@ from properties import target
 
 
 def schedules():
-    return target.get().module("schedules")
+    return target.get()
 
 
 @given(hyper=P.cosine_hyper())
