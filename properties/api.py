@@ -100,7 +100,7 @@ DECLARED: tuple[Declared, ...] = (
     _d("Dataset", "data.loader core.dataloader", "()"),
     _d("TensorDataset", "data.loader core.dataloader", "(*tensors)"),
     _d("DataLoader", "data.loader core.dataloader", "(dataset, batch_size, shuffle=False)",
-       shuffle=False),
+       shuffle=False, drop_last=False),
     # 09-13: declared for the conformance report (their properties come with issue 8)
     _d("Conv2d", "core.spatial",
        "(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True)"),

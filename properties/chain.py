@@ -41,6 +41,18 @@ class Chain:
                     seen.add(id(p))
                     yield f"layers.{i}.{attr}", p
 
+    def state_dict(self) -> dict[str, Any]:
+        """Copies of the parameter arrays by name (what a Trainer's checkpoint saves)."""
+        return {name: self._tt.array(p).copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Write saved arrays into the parameters, in place (shapes must match)."""
+        params = dict(self.named_parameters())
+        if set(state) != set(params):
+            raise KeyError(f"state has {sorted(state)}, the chain {sorted(params)}")
+        for name, p in params.items():
+            self._tt.array(p)[...] = state[name]
+
     def zero_grad(self) -> None:
         for p in self.parameters():
             self._tt.zero_grad(p)

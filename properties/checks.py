@@ -44,8 +44,19 @@ def oracle_forward(op: OpInfo, sample: Sample) -> np.ndarray:
     return autodiff.forward(op.oracle, sample.arrays, **sample.kwargs)
 
 
+def require(dtype: np.dtype) -> None:
+    """Skip (``target lacks float64 tensors``) unless the target computes in ``dtype``."""
+    target.get().require_dtype(dtype)
+
+
+def compute_dtype() -> np.dtype:
+    """float64 where the target has it, else its own dtype (laws that hold in any dtype)."""
+    return target.get().compute_dtype()
+
+
 def draw_case(data: st.DataObject, op: OpInfo, dtype: np.dtype) -> tuple[Sample, np.ndarray]:
     """A sample and an upstream gradient of the output's shape (from the oracle)."""
+    require(dtype)
     sample = data.draw(op.sample(dtype), label=f"{op.name} sample")
     shape = oracle_forward(op, sample).shape
     upstream = data.draw(values(dtype, shape, -2.0, 2.0), label="upstream gradient")
@@ -112,7 +123,7 @@ def _objective(op: OpInfo, sample: Sample, upstream: np.ndarray):
     def f(i: int, x: np.ndarray) -> float:
         arrays = list(sample.arrays)
         arrays[i] = x
-        with tt.no_grad():
+        with tt.evaluating():
             out, _ = run(op, Sample(tuple(arrays), sample.kwargs), requires_grad=False)
         return float(np.sum(upstream * tt.array(out)))
 

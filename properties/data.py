@@ -126,12 +126,12 @@ def build(case: LoaderCase, law: str, **overrides: Any) -> Any:
     kwargs = {**case.loader_kwargs, **overrides}
     if case.n == 0:
         try:
-            loader = tt.DataLoader(dataset, **kwargs)
+            loader = tt.make("DataLoader", dataset, **kwargs)
         except ValueError:
             return None
         _fail(law, "a DataLoader over an empty dataset was built without a ValueError",
               case, [f"got {loader!r}"])
-    return tt.DataLoader(dataset, **kwargs)
+    return tt.make("DataLoader", dataset, **kwargs)
 
 
 def _batch_ids(case: LoaderCase, batch: Any, where: str) -> tuple[np.ndarray | None, list[str]]:

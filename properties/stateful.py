@@ -20,7 +20,7 @@ from properties import target
 from properties.laws import build_mlp, mlp_layout, named_parameters, state_of
 from properties.report import assert_close
 from properties.strategies import Sample
-from properties.training import TRAINING_TOL
+from properties.training import trajectory_tolerance
 
 WIDTHS = (2, 3, 2)
 TOTAL_EPOCHS = 4
@@ -82,7 +82,8 @@ class LockstepMachine(RuleBasedStateMachine):
         got = target.get().clip_grad_norm(self.model.parameters(), max_norm)
         want = self.twin.clip(max_norm)
         if want is not None:
-            assert_close(np.float64(got), np.float64(want), TRAINING_TOL, op_name="lockstep",
+            assert_close(np.float64(got), np.float64(want), trajectory_tolerance(),
+                         op_name="lockstep",
                          check="clip", what="total norm differs from torch's",
                          sample=Sample(()))
 
@@ -129,7 +130,7 @@ class LockstepMachine(RuleBasedStateMachine):
         sample = Sample((), {"optimizer": self.kind, "epoch": self.epoch})
 
         def same(got: Any, want: Any, what: str) -> None:
-            assert_close(got, want, TRAINING_TOL, op_name="lockstep", check="invariant",
+            assert_close(got, want, trajectory_tolerance(), op_name="lockstep", check="invariant",
                          what=what, sample=sample)
 
         same(np.float64(self.optimizer.lr), np.float64(self.twin.lr),

@@ -23,12 +23,12 @@ from properties import target
 from properties.laws import build_mlp, mlp_layout, state_of
 from properties.report import assert_close, failure_message
 from properties.strategies import Sample
-from properties.tolerances import EXACT, Tolerance, tolerance_for
+from properties.tolerances import EXACT, Tolerance, tolerance_for, training_tolerance
 
 F64 = np.dtype(np.float64)
-# Several optimizer steps compound float64 rounding (Adam divides by sqrt(v) + eps): a few
-# hundred ulps after a handful of steps is the honest budget, still 1e6 below any real bug.
-TRAINING_TOL = Tolerance(rtol=1e-6, atol=1e-9)
+def trajectory_tolerance() -> Tolerance:
+    """The training budget of the dtype the target computes in."""
+    return training_tolerance(target.get().compute_dtype())
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,8 @@ def _fail(case: TrainingCase, check: str, what: str) -> None:
 
 
 def _compare_params(case: TrainingCase, check: str, got: dict[str, np.ndarray],
-                    want: dict[str, np.ndarray], what: str, tol: Tolerance = TRAINING_TOL) -> None:
+                    want: dict[str, np.ndarray], what: str, tol: Tolerance | None = None) -> None:
+    tol = tol or trajectory_tolerance()
     for name, value in want.items():
         assert_close(got[name], value, tol, op_name="Trainer", check=check,
                      what=f"{name}: {what}", sample=case.describe())
@@ -184,7 +185,7 @@ def check_trainer_matches_torch_loop(case: TrainingCase) -> None:
         accumulation_steps=case.accumulation_steps)
     history = run.trainer.history
     for key in ("train_loss", "learning_rates"):
-        assert_close(np.array(history[key]), np.array(twin[key]), TRAINING_TOL,
+        assert_close(np.array(history[key]), np.array(twin[key]), trajectory_tolerance(),
                      op_name="Trainer", check="torch loop", sample=case.describe(),
                      what=f"history[{key!r}] differs from the torch loop's")
     _compare_params(case, "torch loop", state_of(run.model), twin["params"],
@@ -211,7 +212,7 @@ def check_resume_equals_uninterrupted(case: TrainingCase, split: int) -> None:
         if len(second.trainer.history[key]) != len(value):
             _fail(case, "resume", f"history[{key!r}] has {len(second.trainer.history[key])} "
                   f"entries after resuming, {len(value)} without a break")
-        assert_close(np.array(second.trainer.history[key]), np.array(value), TRAINING_TOL,
+        assert_close(np.array(second.trainer.history[key]), np.array(value), trajectory_tolerance(),
                      op_name="Trainer", check="resume", sample=case.describe(),
                      what=f"history[{key!r}] after resume differs from uninterrupted")
     if (second.trainer.epoch, second.trainer.step) != (straight.trainer.epoch,

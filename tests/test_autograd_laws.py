@@ -1,7 +1,6 @@
 """Autograd semantics over every registry op: accumulation, zero_grad, no_grad,
 requires_grad propagation, and tensors used twice."""
 
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,28 +9,27 @@ from properties import checks, laws
 from properties import strategies as S
 from properties.registry import OPS, op_named
 
-F64 = np.dtype(np.float64)
 each_op = pytest.mark.parametrize("op", OPS, ids=str)
 
 
 @each_op
 @given(data=st.data())
 def test_two_backward_calls_sum_and_zero_grad_resets(op, data):
-    sample, u1 = checks.draw_case(data, op, F64)
-    u2 = data.draw(S.values(F64, u1.shape, -2, 2), label="second upstream")
+    sample, u1 = checks.draw_case(data, op, checks.compute_dtype())
+    u2 = data.draw(S.values(u1.dtype, u1.shape, -2, 2), label="second upstream")
     laws.check_backward_twice_sums(op, sample, u1, u2)
 
 
 @each_op
 @given(data=st.data())
 def test_no_grad_records_no_graph(op, data):
-    laws.check_no_grad(op, data.draw(op.sample(F64), label="sample"))
+    laws.check_no_grad(op, data.draw(op.sample(checks.compute_dtype()), label="sample"))
 
 
 @each_op
 @given(data=st.data())
 def test_requires_grad_propagates(op, data):
-    sample = data.draw(op.sample(F64), label="sample")
+    sample = data.draw(op.sample(checks.compute_dtype()), label="sample")
     flags = data.draw(st.lists(st.booleans(), min_size=len(sample.arrays),
                                max_size=len(sample.arrays)), label="requires_grad flags")
     laws.check_requires_grad_propagates(op, sample, flags)
@@ -41,6 +39,7 @@ def test_requires_grad_propagates(op, data):
 @given(data=st.data())
 def test_tensor_used_twice_gets_both_gradients(name, data):
     n = data.draw(st.integers(1, 4), label="n")
-    x = data.draw(S.values(F64, (n, n), elements=S.avoiding(F64, [0.0], -3, 3)), label="x")
-    upstream = data.draw(S.values(F64, (n, n), -2, 2), label="upstream")
+    dtype = checks.compute_dtype()
+    x = data.draw(S.values(dtype, (n, n), elements=S.avoiding(dtype, [0.0], -3, 3)), label="x")
+    upstream = data.draw(S.values(dtype, (n, n), -2, 2), label="upstream")
     laws.check_shared_input(op_named(name), x, upstream)

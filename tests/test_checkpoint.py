@@ -16,7 +16,7 @@ def _trainer(seed=0, widths=(2, 3, 1)):
     trainer = target.get().Trainer(model, opt, tt.MSELoss())
     data = target.get()
     x = np.random.default_rng(seed).normal(size=(6, widths[0]))
-    loader = data.DataLoader(data.TensorDataset(tt.tensor(x), tt.tensor(x[:, :widths[2]])),
+    loader = data.make("DataLoader", data.TensorDataset(tt.tensor(x), tt.tensor(x[:, :widths[2]])),
                              batch_size=3)
     trainer.train_epoch(loader)
     return trainer

@@ -13,7 +13,7 @@ def _module(name):
 
 def _loader(x, y, batch_size, seed=0):
     tt, data = target.get(), target.get()
-    return data.DataLoader(data.TensorDataset(tt.tensor(x), tt.tensor(y)),
+    return data.make("DataLoader", data.TensorDataset(tt.tensor(x), tt.tensor(y)),
                            batch_size=batch_size, shuffle=True, seed=seed)
 
 
