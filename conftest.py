@@ -19,6 +19,7 @@ is over fixed registry entries, so every xdist worker collects identical tests.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,12 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# Contract runs of the suite against fake targets (tests/test_targets.py): few examples,
+# the same ones every time, so "every planted bug is found" is a fact, not a probability.
+settings.register_profile(
+    "contract", max_examples=10, deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 # Mutation runs: ci's examples, and no shrinking (a kill needs one failure, not a minimal one).
 settings.register_profile(
     "mutants", parent=settings.get_profile("ci"),
@@ -70,6 +77,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--target", "--tinytorch-target", dest="tinytorch_target", default=None,
         help="the TinyTorch under test: a module name, or a directory holding a package named "
              "tinytorch (a checkout). Default: $TINYTORCH_TARGET, else the bundled tinytorch",
+    )
+    group.addoption(
+        "--test-timeout", dest="tinytorch_timeout", type=float, default=600.0,
+        metavar="SECONDS", help="per-test time limit (default 600): a test over it fails, "
+        "and the run goes on (an endless loop or an exponential backward in the target)",
     )
     group.addoption(
         "--xfails", dest="tinytorch_xfails", default=None, metavar="FILE",
@@ -114,6 +126,33 @@ def pytest_report_header(config: pytest.Config) -> str:
         f"hypothesis profile={settings.get_current_profile_name()}"
         + (f", MUTANT={mutant}" if mutant else "")
     )
+
+
+# ----------------------------------------------------------------------------- time limit
+
+
+class TestTimeLimit(BaseException):  # noqa: N818 - reads as the failure it reports
+    """Raised by SIGALRM in the test's thread. A BaseException on purpose: Hypothesis retries
+    and shrinks on Exception (and on pytest's Failed), which would re-enter the hang."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    limit = item.config.getoption("tinytorch_timeout")
+    if not limit or not hasattr(signal, "setitimer"):
+        return (yield)
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TestTimeLimit(f"Timeout: {item.nodeid} ran over --test-timeout={limit:g}s "
+                            "(a hang or an exponential-time backward in the target?)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        return (yield)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # ----------------------------------------------------------------------------- outcomes
