@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from properties import target
+from properties.locate import TARGET_ENV
 from properties.tolerances import Tolerance
 
 REPRO_DIR = Path(os.environ.get("TINYTORCH_REPRO_DIR", ".repro"))
@@ -85,14 +87,23 @@ def repro_script(op_name: str, sample: Any, upstream: np.ndarray | None,
     """A standalone script. By default it replays a registry op (target vs torch, forward and
     gradients); laws that are not registry ops pass their own ``replay_call``, which may use
     ``arrays`` and ``kwargs``."""
-    call = replay_call or f"replay({op_name!r}, sample, upstream)"
+    call = replay_call or f"raise SystemExit(0 if replay({op_name!r}, sample, upstream) else 1)"
     return "\n".join([
-        f'"""Replay of a failing {op_name!r} case."""',
+        f'"""Replay of a failing {op_name!r} case against the target it failed on.',
+        "",
+        "Exits 1 while the mismatch reproduces, 0 once target and torch agree (git bisect run).",
+        '"""',
+        "import os",
+        "",
         "import numpy as np",
         "",
-        "from properties import laws  # noqa: F401",
-        "from properties.replay import replay  # noqa: F401",
-        "from properties.strategies import Sample",
+        f"os.environ.setdefault({TARGET_ENV!r}, {_target_name()!r})",
+        "from properties import target  # noqa: E402",
+        "",
+        'print(f"replaying against {target.get().describe()}")',
+        "from properties import laws  # noqa: E402,F401",
+        "from properties.replay import replay  # noqa: E402,F401",
+        "from properties.strategies import Sample  # noqa: E402",
         "",
         f"sample = Sample(\n    arrays={literal(tuple(sample.arrays))},\n"
         f"    kwargs={literal(sample.kwargs)},\n)",
@@ -101,6 +112,12 @@ def repro_script(op_name: str, sample: Any, upstream: np.ndarray | None,
         call,
         "",
     ])
+
+
+def _target_name() -> str:
+    """The target as the script must name it: a directory target by its absolute path."""
+    spec = target.get().spec
+    return str(spec.directory) if spec.directory is not None else spec.package
 
 
 def write_repro(key: str, script: str) -> Path | None:

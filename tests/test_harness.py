@@ -83,10 +83,12 @@ def test_failure_report_and_repro_script_pinpoint_a_real_bug(tmp_path, monkeypat
                f"exec(open({str(script)!r}).read())" if mutant else \
                f"exec(open({str(script)!r}).read())"
         return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
-                              capture_output=True, text=True, check=True).stdout
+                              capture_output=True, text=True)
 
-    assert "MISMATCH" in replay("relu_backward_unmasked")
-    assert "all match" in replay("")
+    broken, fixed = replay("relu_backward_unmasked"), replay("")
+    assert "MISMATCH" in broken.stdout and broken.returncode == 1, broken.stderr
+    assert "all match" in fixed.stdout and fixed.returncode == 0, fixed.stderr
+    assert fixed.stdout.startswith("replaying against tinytorch at ")
 
 
 # ----------------------------------------------------------------------------- mutants
