@@ -10,14 +10,16 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
+from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
 
 from oracles import autodiff
 from properties import target
-from properties.registry import OpInfo
+from properties.registry import OpInfo, op_named
 from properties.report import Mismatch, assert_close, failure_message
 from properties.strategies import Sample, values
 from properties.tolerances import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP
@@ -52,6 +54,36 @@ def require(dtype: np.dtype) -> None:
 def compute_dtype() -> np.dtype:
     """float64 where the target has it, else its own dtype (laws that hold in any dtype)."""
     return target.get().compute_dtype()
+
+
+@functools.cache
+def call_error(op_name: str, dtype: np.dtype) -> str | None:
+    """How calling the op (forward, then backward) on its simplest input fails, if it does.
+    Call it outside ``@given`` first (a fixture does): it runs its own small search."""
+    op = op_named(op_name)
+    if np.dtype(dtype) not in target.get().dtypes:
+        return None
+    sample = find(op.sample(dtype), lambda _: True,
+                  settings=settings(database=None, phases=[Phase.generate, Phase.shrink]))
+    try:
+        out, _ = run(op, sample)
+        target.get().backward(out, np.ones(np.shape(target.get().array(out))))
+    except (AssertionError, target.Missing):
+        return None  # a wrong value, or a skip: the properties themselves say so
+    except Exception as e:  # noqa: BLE001 - any error the target raises is the finding
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def fail_fast(op: OpInfo, dtype: np.dtype) -> None:
+    """Fail at once, before anything is drawn (so nothing is shrunk), when the op cannot even
+    be called: a missing operator (``1 - x`` raising TypeError) fails every example the same
+    way, and shrinking each of them would cost minutes and say nothing more."""
+    require(dtype)
+    error = call_error(op.name, np.dtype(dtype))
+    if error:
+        raise AssertionError(f"[{op.name}] calling the target fails on the simplest input "
+                             f"({np.dtype(dtype)}), so no property of it can hold:\n  {error}")
 
 
 def draw_case(data: st.DataObject, op: OpInfo, dtype: np.dtype) -> tuple[Sample, np.ndarray]:

@@ -14,11 +14,19 @@ each_op = pytest.mark.parametrize("op", OPS, ids=str)
 each_dtype = pytest.mark.parametrize("dtype", DTYPES, ids=str)
 
 
+@pytest.fixture(autouse=True)
+def _call_each_op_once(request):
+    """Call the op once on its simplest input before Hypothesis starts (cached per process):
+    an op that cannot be called then fails at once in ``checks.fail_fast``."""
+    params = request.node.callspec.params
+    checks.call_error(params["op"].name, np.dtype(params.get("dtype", np.float64)))
+
+
 @each_op
 @each_dtype
 @given(data=st.data())
 def test_forward_matches_torch(op, dtype, data):
-    checks.require(dtype)
+    checks.fail_fast(op, dtype)
     checks.check_forward(op, data.draw(op.sample(dtype), label="sample"))
 
 
@@ -26,12 +34,14 @@ def test_forward_matches_torch(op, dtype, data):
 @each_dtype
 @given(data=st.data())
 def test_backward_matches_torch(op, dtype, data):
+    checks.fail_fast(op, dtype)
     checks.check_vjp(op, *checks.draw_case(data, op, dtype))
 
 
 @each_op
 @given(data=st.data())
 def test_backward_matches_finite_differences(op, data):
+    checks.fail_fast(op, np.dtype(np.float64))
     sample, upstream = checks.draw_case(data, op, np.dtype(np.float64))
     seed = data.draw(st.integers(0, 2**32 - 1), label="direction seed")
     checks.check_finite_differences(op, sample, upstream, seed)
@@ -41,4 +51,5 @@ def test_backward_matches_finite_differences(op, data):
 @each_dtype
 @given(data=st.data())
 def test_gradient_shape_and_dtype_match_input(op, dtype, data):
+    checks.fail_fast(op, dtype)
     checks.check_grad_shapes(op, *checks.draw_case(data, op, dtype))
