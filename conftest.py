@@ -136,15 +136,14 @@ class TestTimeLimit(BaseException):  # noqa: N818 - reads as the failure it repo
     and shrinks on Exception (and on pytest's Failed), which would re-enter the hang."""
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Any:
+def _time_limited(item: pytest.Item, phase: str) -> Any:
     limit = item.config.getoption("tinytorch_timeout")
     if not limit or not hasattr(signal, "setitimer"):
         return (yield)
 
     def expire(signum: int, frame: Any) -> None:
-        raise TestTimeLimit(f"Timeout: {item.nodeid} ran over --test-timeout={limit:g}s "
-                            "(a hang or an exponential-time backward in the target?)")
+        raise TestTimeLimit(f"Timeout: {item.nodeid} ran over --test-timeout={limit:g}s in "
+                            f"{phase} (a hang or an exponential-time backward in the target?)")
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, limit)
@@ -153,6 +152,16 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Any:
+    return (yield from _time_limited(item, "setup"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    return (yield from _time_limited(item, "the test"))
 
 
 # ----------------------------------------------------------------------------- outcomes

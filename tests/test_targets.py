@@ -26,7 +26,7 @@ def run_suite(target: Path, *args: str, timeout: float = 600) -> subprocess.Comp
     env.update(TINYTORCH_PROFILE="contract", TINYTORCH_REPRO_DIR=str(target / "repro"))
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-         "-rfs", f"--target={target}", *args],
+         "-rfEs", f"--target={target}", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -70,7 +70,8 @@ def test_hang_exception_and_nan_end_in_bounded_time_with_clear_failures(tmp_path
     target = fakes.build(tmp_path / "c", bugs=["exp_hangs", "log_raises", "sqrt_nan"])
     result = run_suite(target, "tests/test_ops.py", "-k", "float32 and (exp or log or sqrt)",
                        "--test-timeout=5", timeout=300)
-    failed = failed_ids(result)
+    failed = failed_ids(result) | {line.split()[1] for line in result.stdout.splitlines()
+                                   if line.startswith("ERROR ")}
     for op in ("exp", "log", "sqrt"):
         assert f"tests/test_ops.py::test_forward_matches_torch[float32-{op}]" in failed, op
     assert "Timeout" in result.stdout  # the hang is cut by the per-test limit
