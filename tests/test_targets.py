@@ -44,6 +44,13 @@ def test_upstream_shaped_correct_target_has_no_failures_only_skips(tmp_path):
     for lacking in ("core.layers.Sequential", "core.autograd.no_grad", "float64 tensors"):
         assert lacking in result.stdout, lacking
 
+    conformance = subprocess.run(
+        [sys.executable, "-m", "properties.conformance", f"--target={tmp_path / 'a'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert conformance.returncode == 0, conformance.stderr
+    assert "core.tensor\n  ok       Tensor\n" in conformance.stdout  # float32-only, as upstream
+    assert "  lacks    Conv2d" in conformance.stdout
+
 
 PLANTED = {  # bug -> a test that must fail because of it
     "no_rsub": "tests/test_ops.py::test_forward_matches_torch[float32-rsub]",
