@@ -8,9 +8,14 @@ writes the replay script to ``.repro/`` (the last, shrunk, failure wins).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import dataclasses
+import functools
 import os
 import re
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +84,40 @@ def literal(value: Any) -> str:
         return "{" + ", ".join(f"{k!r}: {literal(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (np.floating, np.integer)):
         return repr(value.item())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return f"{type(value).__name__}(" + ", ".join(
+            f"{f.name}={literal(getattr(value, f.name))}" for f in dataclasses.fields(value)) + ")"
     return repr(value)
+
+
+def replayable(check: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a property ``check(*args)`` so that a failure inside it writes a repro script
+    that calls it again with the same arguments (dataclasses rebuilt field by field)."""
+
+    @functools.wraps(check)
+    def wrapper(*args: Any) -> Any:
+        imports = sorted({f"from {type(a).__module__} import {type(a).__name__}" for a in args
+                          if dataclasses.is_dataclass(a) and not isinstance(a, type)})
+        call = "\n".join([*imports, f"import {check.__module__} as P", f"P.{check.__name__}(",
+                          *(f"    {literal(a)}," for a in args), ")"])
+        with replay_as(call):
+            return check(*args)
+
+    return wrapper
+
+
+_REPLAY: contextvars.ContextVar[str | None] = contextvars.ContextVar("replay", default=None)
+
+
+@contextlib.contextmanager
+def replay_as(call: str) -> Iterator[None]:
+    """Within the block, failures that name no ``replay_call`` replay with ``call`` (Python
+    source that re-runs the whole property, e.g. ``training.check_x(case)``)."""
+    token = _REPLAY.set(call)
+    try:
+        yield
+    finally:
+        _REPLAY.reset(token)
 
 
 def repro_script(op_name: str, sample: Any, upstream: np.ndarray | None,
@@ -87,7 +125,8 @@ def repro_script(op_name: str, sample: Any, upstream: np.ndarray | None,
     """A standalone script. By default it replays a registry op (target vs torch, forward and
     gradients); laws that are not registry ops pass their own ``replay_call``, which may use
     ``arrays`` and ``kwargs``."""
-    call = replay_call or f"raise SystemExit(0 if replay({op_name!r}, sample, upstream) else 1)"
+    call = (replay_call or _REPLAY.get()
+            or f"raise SystemExit(0 if replay({op_name!r}, sample, upstream) else 1)")
     return "\n".join([
         f'"""Replay of a failing {op_name!r} case against the target it failed on.',
         "",

@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from oracles import training as otraining
 from properties import target
 from properties.laws import build_mlp, mlp_layout, named_parameters, state_of
-from properties.report import assert_close
+from properties.report import assert_close, failure_message, replay_as
 from properties.strategies import Sample
 from properties.training import trajectory_tolerance
 
@@ -34,6 +34,7 @@ HYPER = {
 class LockstepMachine(RuleBasedStateMachine):
     @initialize(kind=st.sampled_from(sorted(HYPER)), seed=st.integers(0, 1000))
     def setup(self, kind: str, seed: int) -> None:
+        self.steps = [f"machine.setup(kind={kind!r}, seed={seed!r})"]
         tt = target.get()
         self.kind = kind
         # Only the hyper-parameters the target takes (a twin with the same ones follows).
@@ -61,6 +62,7 @@ class LockstepMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------------ rules
     @rule(batch=st.integers(1, 3), seed=st.integers(0, 2**16))
     def forward_backward(self, batch: int, seed: int) -> None:
+        self._record("forward_backward", batch=batch, seed=seed)
         tt = target.get()
         rng = np.random.default_rng(seed)
         x, y = rng.uniform(-2, 2, (batch, WIDTHS[0])), rng.uniform(-2, 2, (batch, WIDTHS[-1]))
@@ -69,16 +71,19 @@ class LockstepMachine(RuleBasedStateMachine):
 
     @rule(set_to_none=st.booleans())
     def zero_grad(self, set_to_none: bool) -> None:
+        self._record("zero_grad", set_to_none=set_to_none)
         self.optimizer.zero_grad(set_to_none=set_to_none)
         self.twin.zero_grad(set_to_none)
 
     @rule()
     def step(self) -> None:
+        self._record("step")
         self.optimizer.step()
         self.twin.step()
 
     @rule(max_norm=st.sampled_from([0.01, 0.1, 1.0, 100.0]))
     def clip(self, max_norm: float) -> None:
+        self._record("clip", max_norm=max_norm)
         got = target.get().clip_grad_norm(self.model.parameters(), max_norm)
         want = self.twin.clip(max_norm)
         if want is not None:
@@ -90,6 +95,7 @@ class LockstepMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.epoch < TOTAL_EPOCHS)
     @rule()
     def scheduler_step(self) -> None:
+        self._record("scheduler_step")
         self.epoch += 1
         target.get().apply_schedule(self.schedule, self.optimizer, self.epoch)
         self.twin.scheduler_step()
@@ -98,6 +104,7 @@ class LockstepMachine(RuleBasedStateMachine):
     def checkpoint_round_trip(self) -> None:
         """Save, then continue in a brand-new model/optimizer/trainer restored from the file.
         Gradients are not training state: after a restore they are None, in torch too."""
+        self._record("checkpoint_round_trip")
         path = Path(self.tmp.name) / "state.npz"
         self.trainer.save_checkpoint(path)
         fresh = build_mlp(WIDTHS, "tanh", seed=4242)
@@ -110,6 +117,7 @@ class LockstepMachine(RuleBasedStateMachine):
     @rule(seed=st.integers(0, 2**16))
     def evaluate(self, seed: int) -> None:
         """Evaluation is invisible to training state: the twin does nothing here."""
+        self._record("evaluate", seed=seed)
         tt = target.get()
         rng = np.random.default_rng(seed)
         x, y = rng.uniform(-2, 2, (3, WIDTHS[0])), rng.uniform(-2, 2, (3, WIDTHS[-1]))
@@ -118,14 +126,31 @@ class LockstepMachine(RuleBasedStateMachine):
 
     @rule(mode=st.booleans())
     def set_mode(self, mode: bool) -> None:
+        self._record("set_mode", mode=mode)
         target.get().set_mode(self.model, mode)
         self.twin.train(mode)
+
+    def _record(self, rule: str, **kwargs: Any) -> None:
+        args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        self.steps.append(f"machine.{rule}({args})")
+
+    def replay_script(self) -> str:
+        """The calls so far, each followed by the lockstep check: a failure replays alone."""
+        lines = ["from properties.stateful import LockstepMachine", "",
+                 "machine = LockstepMachine()"]
+        for step in self.steps:
+            lines += [step, "machine.in_lockstep()"]
+        return "\n".join(lines + ["machine.teardown()"])
 
     # ------------------------------------------------------------------ invariants
     @invariant()
     def in_lockstep(self) -> None:
         if not hasattr(self, "model"):
             return
+        with replay_as(self.replay_script()):
+            self._compare()
+
+    def _compare(self) -> None:
         tt = target.get()
         sample = Sample((), {"optimizer": self.kind, "epoch": self.epoch})
 
@@ -133,16 +158,21 @@ class LockstepMachine(RuleBasedStateMachine):
             assert_close(got, want, trajectory_tolerance(), op_name="lockstep", check="invariant",
                          what=what, sample=sample)
 
+        def fail(what: str) -> None:
+            raise AssertionError(failure_message(op_name="lockstep", check="invariant",
+                                                 what=what, sample=sample, detail=""))
+
         same(np.float64(self.optimizer.lr), np.float64(self.twin.lr),
              "learning rate differs from torch's")
-        assert self.model.training == self.twin.training, "train/eval mode differs"
+        if self.model.training != self.twin.training:
+            fail(f"model.training is {self.model.training}, torch's {self.twin.training}")
         want_params, want_grads = self.twin.state(), self.twin.grads()
         for name, p in named_parameters(self.model).items():
             same(tt.array(p), want_params[name], f"parameter {name} differs from torch's")
             got_g, want_g = tt.grad(p), want_grads[name]
             if (got_g is None) != (want_g is None):
-                raise AssertionError(f"{name}.grad is {'None' if got_g is None else 'set'} "
-                                     f"but torch's is {'None' if want_g is None else 'set'}")
+                fail(f"{name}.grad is {'None' if got_g is None else 'set'} "
+                     f"but torch's is {'None' if want_g is None else 'set'}")
             if got_g is not None:
                 same(got_g, want_g, f"gradient of {name} differs from torch's")
         if not hasattr(self.optimizer, "state_dict"):
@@ -150,12 +180,12 @@ class LockstepMachine(RuleBasedStateMachine):
         got_state = self.optimizer.state_dict()["state"]
         want_state = self.twin.buffers()
         if set(got_state) != set(want_state):
-            raise AssertionError(f"optimizer has state for parameters {sorted(got_state)}, "
-                                 f"torch for {sorted(want_state)}")
+            fail(f"optimizer has state for parameters {sorted(got_state)}, "
+                 f"torch for {sorted(want_state)}")
         for i, buffers in want_state.items():
             for name, value in buffers.items():
                 if name not in got_state[i]:
-                    raise AssertionError(f"optimizer state of parameter {i} lacks {name!r}")
+                    fail(f"optimizer state of parameter {i} lacks {name!r}")
                 same(np.asarray(got_state[i][name], dtype=np.float64),
                      np.asarray(value, dtype=np.float64),
                      f"optimizer buffer {name!r} of parameter {i} differs from torch's")

@@ -21,7 +21,7 @@ from oracles import schedules as oschedules
 from oracles import training as otraining
 from properties import target
 from properties.laws import build_mlp, mlp_layout, state_of
-from properties.report import assert_close, failure_message
+from properties.report import assert_close, failure_message, replayable
 from properties.strategies import Sample
 from properties.tolerances import EXACT, Tolerance, tolerance_for, training_tolerance
 
@@ -155,8 +155,7 @@ def epoch_batches(loader: EpochLoader, epochs: int) -> list[list[tuple[np.ndarra
 
 def _fail(case: TrainingCase, check: str, what: str) -> None:
     raise AssertionError(failure_message(op_name="Trainer", check=check, what=what,
-                                         sample=case.describe(), detail="",
-                                         replay_call="# replay with properties.training.build"))
+                                         sample=case.describe(), detail=""))
 
 
 def _compare_params(case: TrainingCase, check: str, got: dict[str, np.ndarray],
@@ -170,6 +169,7 @@ def _compare_params(case: TrainingCase, check: str, got: dict[str, np.ndarray],
 # ----------------------------------------------------------------------------- checks
 
 
+@replayable
 def check_trainer_matches_torch_loop(case: TrainingCase) -> None:
     """Loss history, learning rates and final weights equal a plain torch loop's."""
     run = build(case)
@@ -192,6 +192,7 @@ def check_trainer_matches_torch_loop(case: TrainingCase) -> None:
                     "final weights differ from the torch loop's")
 
 
+@replayable
 def check_resume_equals_uninterrupted(case: TrainingCase, split: int) -> None:
     """Train ``split`` epochs, checkpoint, restore into a fresh trainer (other weights, other
     RNG state), train the rest: identical to training all epochs without a break."""
@@ -231,6 +232,7 @@ def check_resume_equals_uninterrupted(case: TrainingCase, split: int) -> None:
                       "after resume")
 
 
+@replayable
 def check_evaluate_changes_nothing(case: TrainingCase) -> None:
     """evaluate(): no graph recorded, no parameter, gradient or optimizer-state change, the
     model in eval mode during it and back in its previous mode after."""
@@ -292,6 +294,7 @@ def _same_tree(case: TrainingCase, a: Any, b: Any, where: str) -> None:
         _fail(case, "evaluate", f"evaluate() changed {where}")
 
 
+@replayable
 def check_accumulation_equals_large_batch(case: TrainingCase) -> None:
     """k accumulated micro-batches of size b step exactly like batches of size k*b."""
     k = case.accumulation_steps
@@ -310,6 +313,7 @@ def check_accumulation_equals_large_batch(case: TrainingCase) -> None:
                     f"of {case.batch_size * k}")
 
 
+@replayable
 def check_applied_lr_follows_schedule(case: TrainingCase) -> None:
     """The learning rate in force at every optimizer step is the schedule's for that epoch."""
     run = build(case)

@@ -174,3 +174,35 @@ def test_imports_point_one_way(layer):
         if _imports(p) - ALLOWED[layer]
     }
     assert not offenders, f"imports across the layers: {offenders}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("mutant", "tests"), [
+    ("trainer_accumulation_not_divided",
+     ["tests/test_trainer.py::test_accumulated_micro_batches_equal_one_large_batch"]),
+    ("adam_without_bias_correction", ["tests/test_optimizers.py", "-k", "every_step and Adam"]),
+    ("sgd_momentum_buffer_not_kept", ["tests/test_training_stateful.py"]),
+], ids=["trainer", "optimizer", "stateful"])
+def test_every_family_writes_a_repro_that_replays_against_the_target(tmp_path, mutant, tests):
+    """A failing Trainer, optimizer or stateful property leaves a script that exits 1 while the
+    bug is there and 0 without it (what ``git bisect run`` needs)."""
+    env = dict(os.environ, TINYTORCH_MUTANT=mutant, TINYTORCH_REPRO_DIR=str(tmp_path),
+               TINYTORCH_PROFILE="mutants")
+    env.pop("CI", None)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "-p", "no:xdist", "-x", *tests], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 1, run.stdout[-3000:]
+    script = max(tmp_path.glob("*.py"), key=lambda p: p.stat().st_mtime)
+
+    def replay(with_mutant):
+        activate = f"from properties import mutants; mutants.activate({mutant!r}); "
+        code = (activate if with_mutant else "") + f"exec(open({str(script)!r}).read())"
+        clean = {k: v for k, v in os.environ.items() if k != "TINYTORCH_MUTANT"}
+        return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=clean,
+                              capture_output=True, text=True)
+
+    broken, fixed = replay(True), replay(False)
+    assert broken.stdout.startswith("replaying against tinytorch at "), broken.stdout
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert fixed.returncode == 0, script.read_text() + fixed.stdout + fixed.stderr

@@ -84,3 +84,26 @@ def test_hang_exception_and_nan_end_in_bounded_time_with_clear_failures(tmp_path
     assert "Timeout" in result.stdout  # the hang is cut by the per-test limit
     assert "planted: log is broken" in result.stdout  # the exception is shown as raised
     assert "forward value differs from torch" in result.stdout  # the NaN is a mismatch
+
+
+def test_known_failures_file_marks_xfail_and_reports_fixes(tmp_path):
+    target = fakes.build(tmp_path / "b", bugs=["no_rsub"])
+    xfails = tmp_path / "xfails.txt"
+    xfails.write_text("rsub  # 1 - x raises: the op name covers all its tests\n"
+                      "test_ops.py::test_forward_matches_torch[float32-add]  # fixed already\n")
+    result = run_suite(target, "tests/test_ops.py", "-k", "float32 and (rsub or add)",
+                       f"--xfails={xfails}", "-rxX")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "xfailed" in result.stdout.splitlines()[-1]
+    assert "but now passing" in result.stdout
+    assert "XPASS tests/test_ops.py::test_forward_matches_torch[float32-add]" in result.stdout
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    (lambda tmp: ROOT, "a file of this repository"),
+    (lambda tmp: tmp, "holds no package named 'tinytorch'"),
+    (lambda tmp: tmp / "missing", "no such directory"),
+])
+def test_a_target_that_is_not_what_it_says_stops_the_run_at_start(tmp_path, where, message):
+    result = run_suite(where(tmp_path), "tests/test_ops.py", timeout=120)
+    assert result.returncode != 0 and message in result.stderr, result.stderr[-2000:]
