@@ -1,6 +1,7 @@
 """Torch twins of the optimizers: ``torch.optim`` run on NumPy arrays, results as NumPy arrays.
 
-Parameters are float64 leaf tensors built from the given arrays; gradients are assigned to
+Parameters are leaf tensors built from the given arrays, in their dtype (float64 unless the
+target computes in float32); gradients are assigned to
 ``.grad`` directly (``None`` allowed), so no model or loss is involved: the optimizer alone is
 under test. Every optimizer uses the single-tensor code path (``foreach=False``), the one
 TinyTorch's arithmetic follows. Buffers are reported under torch's own names, the step count
@@ -31,9 +32,14 @@ def make_optimizer(kind: str, params: Sequence[torch.Tensor],
     return getattr(torch.optim, kind)(list(params), foreach=False, **hyper)
 
 
+def _float(a: Any) -> np.ndarray:
+    a = np.array(a)
+    return a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)
+
+
 def parameters(initial: Sequence[np.ndarray]) -> list[torch.Tensor]:
-    """float64 leaf tensors holding copies of ``initial``."""
-    return [torch.tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in initial]
+    """Leaf tensors holding copies of ``initial`` (float32 stays float32, else float64)."""
+    return [torch.tensor(_float(a), requires_grad=True) for a in initial]
 
 
 def buffers(opt: torch.optim.Optimizer, p: torch.Tensor) -> dict[str, Any]:
@@ -75,7 +81,8 @@ def run_optimizer(kind: str, hyper: Mapping[str, Any], initial: Sequence[np.ndar
             for group in opt.param_groups:
                 group["lr"] = float(lrs[k])
         for p, g in zip(params, step_grads):
-            p.grad = None if g is None else torch.tensor(np.array(g, dtype=np.float64))
+            dtype = p.detach().numpy().dtype
+            p.grad = None if g is None else torch.tensor(np.array(g, dtype=dtype))
         opt.step()
         history.append({
             "params": [p.detach().numpy().copy() for p in params],
@@ -99,7 +106,7 @@ def run_grad_ops(initial: Sequence[np.ndarray],
     history = []
     for op, arg in ops:
         if op == "backward":
-            terms = [(p * torch.from_numpy(np.asarray(u, dtype=np.float64))).sum()
+            terms = [(p * torch.from_numpy(np.array(u, dtype=p.detach().numpy().dtype))).sum()
                      for p, u in zip(params, arg) if u is not None]
             if not terms:
                 raise ValueError("a backward op needs at least one upstream gradient")

@@ -25,7 +25,7 @@ Batch = tuple[np.ndarray, np.ndarray]
 
 def loss_value(name: str, out: torch.Tensor, y: np.ndarray) -> torch.Tensor:
     if name == "MSELoss":
-        return tf.mse_loss(out, to_torch(y))
+        return tf.mse_loss(out, to_torch(y).to(out.dtype))
     if name == "CrossEntropyLoss":
         return tf.cross_entropy(out, torch.from_numpy(np.asarray(y, dtype=np.int64)))
     raise ValueError(f"no torch twin for loss {name!r}")
@@ -42,10 +42,13 @@ def tinytorch_state(model: torch.nn.Module, prefix: str = "layers") -> dict[str,
 def train(layout: Sequence[str], state: Mapping[str, np.ndarray], optimizer: str,
           hyper: Mapping[str, Any], loss: str, epochs: Sequence[Sequence[Batch]],
           learning_rates: Sequence[float] | None = None, clip_norm: float | None = None,
-          accumulation_steps: int = 1) -> dict[str, Any]:
+          accumulation_steps: int = 1, dtype: str = "float64") -> dict[str, Any]:
     """Train for ``len(epochs)`` epochs; returns the per-epoch mean losses, the learning rate
-    of each epoch and of each step, and the final parameters (TinyTorch naming)."""
-    model = sequential_twin(layout, state)
+    of each epoch and of each step, and the final parameters (TinyTorch naming). ``dtype``
+    "float32" runs the same loop in float32 (how far it lands from float64 measures how much
+    float32 rounding this trajectory amplifies)."""
+    torch_dtype = getattr(torch, dtype)
+    model = sequential_twin(layout, state).to(torch_dtype)
     opt = make_optimizer(optimizer, model.parameters(), hyper)
     history: dict[str, Any] = {"train_loss": [], "learning_rates": [], "step_lrs": []}
 
@@ -64,7 +67,7 @@ def train(layout: Sequence[str], state: Mapping[str, np.ndarray], optimizer: str
         opt.zero_grad()
         losses, pending = [], 0
         for x, y in batches:
-            value = loss_value(loss, model(to_torch(x)), y)
+            value = loss_value(loss, model(to_torch(x).to(torch_dtype)), y)
             (value / accumulation_steps).backward()
             losses.append(value.item())
             pending += 1

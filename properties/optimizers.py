@@ -41,7 +41,6 @@ from properties.tolerances import Tolerance, tolerance_for
 
 KINDS = ("SGD", "Adam", "AdamW")
 F64 = np.dtype(np.float64)
-TOL = tolerance_for(F64)
 EXACT = Tolerance(rtol=0.0, atol=0.0)
 GRAD_KINDS = ("normal", "zeros", "tiny", "huge", "none")
 # Ordinary gradients are what moves an optimizer's state: drawn three times as often as each
@@ -62,19 +61,23 @@ def learning_rates() -> st.SearchStrategy:
 @st.composite
 def hyperparameters(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     """Every hyper-parameter, explicitly, over the optimizer's valid range; zero (the special
-    case that switches a feature off) is drawn on purpose, not left to chance."""
+    case that switches a feature off) is drawn on purpose, not left to chance. Options the
+    target does not take (upstream has no nesterov, dampening or amsgrad) stay at torch's
+    default, so the case means the same call on both sides."""
+    tt = target.get()
     lr = draw(learning_rates(), label="lr")
     decay = draw(st.one_of(st.just(0.0), S.floats(F64, 0.0, 0.1)), label="weight_decay")
     if kind == "SGD":
         # Nesterov first (half the cases): drawn last it would need momentum > 0 and
         # dampening == 0 to line up, and too few examples would exercise it.
-        nesterov = draw(st.booleans(), label="nesterov")
+        nesterov = draw(tt.optional(kind, "nesterov", st.booleans(), False), label="nesterov")
         if nesterov:
             momentum = draw(S.floats(F64, 0.0, 0.99).filter(lambda m: m > 0), label="momentum")
             dampening = 0.0
         else:
             momentum = draw(st.one_of(st.just(0.0), S.floats(F64, 0.0, 0.99)), label="momentum")
-            dampening = draw(st.one_of(st.just(0.0), S.floats(F64, 0.0, 0.9)), label="dampening")
+            dampening = draw(tt.optional(kind, "dampening", st.one_of(
+                st.just(0.0), S.floats(F64, 0.0, 0.9)), 0.0), label="dampening")
         return {"lr": lr, "momentum": momentum, "dampening": dampening, "nesterov": nesterov,
                 "weight_decay": decay}
     if kind not in ("Adam", "AdamW"):
@@ -82,7 +85,7 @@ def hyperparameters(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     betas = [draw(S.floats(F64, 0.0, 0.99), label="beta1"),
              draw(S.floats(F64, 0.5, 0.9999), label="beta2")]
     eps = draw(st.sampled_from([1e-8, 1e-10, 1e-6, 1e-3]), label="eps")
-    amsgrad = draw(st.booleans(), label="amsgrad")
+    amsgrad = draw(tt.optional(kind, "amsgrad", st.booleans(), False), label="amsgrad")
     return {"lr": lr, "betas": betas, "eps": eps, "weight_decay": decay, "amsgrad": amsgrad}
 
 
@@ -100,8 +103,30 @@ def _signed(shape: tuple[int, ...], low: float, high: float) -> st.SearchStrateg
     return st.tuples(magnitudes, signs).map(lambda ms: np.where(ms[1], -ms[0], ms[0]))
 
 
+# Extreme magnitudes, within each dtype's range: every order of operations an optimizer may use
+# (g * g * (1 - beta2), or (1 - beta2) * g * g) stays finite and normal.
+EXTREMES = {
+    np.dtype(np.float64): {"tiny": (1e-30, 1e-10), "huge": (1e10, 1e20)},
+    np.dtype(np.float32): {"tiny": (1e-18, 1e-10), "huge": (1e6, 1e15)},
+}
+
+
+def compute_dtype() -> np.dtype:
+    """float64, or float32 for a float32-only target (oracle and tolerance follow it)."""
+    return target.get().compute_dtype()
+
+
+def in_dtype(initial: Sequence[np.ndarray], grads: Sequence[Sequence[Grad]] = ()
+             ) -> tuple[list[np.ndarray], list[list[Grad]]]:
+    """The case as the target holds it: every array in the dtype it computes in."""
+    dtype = compute_dtype()
+    return ([np.asarray(a, dtype=dtype) for a in initial],
+            [[None if g is None else np.asarray(g, dtype=dtype) for g in row] for row in grads])
+
+
 @functools.cache
-def gradient(shape: tuple[int, ...], how: str) -> st.SearchStrategy:
+def gradient(shape: tuple[int, ...], how: str,
+             dtype: np.dtype = F64) -> st.SearchStrategy:
     """One parameter's gradient for one step, of the class ``how`` (see ``GRAD_KINDS``)."""
     if how == "none":
         return st.none()
@@ -109,10 +134,8 @@ def gradient(shape: tuple[int, ...], how: str) -> st.SearchStrategy:
         return st.just(np.zeros(shape))
     if how == "normal":
         return _values(shape, -3.0, 3.0)
-    if how == "tiny":
-        return _signed(shape, 1e-30, 1e-10)
-    if how == "huge":
-        return _signed(shape, 1e10, 1e20)
+    if how in ("tiny", "huge"):
+        return _signed(shape, *EXTREMES[np.dtype(dtype)][how])
     raise ValueError(f"unknown gradient class {how!r}")
 
 
@@ -149,7 +172,8 @@ def cases(draw: st.DrawFn, kind: str, min_steps: int = 1, max_steps: int = MAX_S
         row = []
         for i, p in enumerate(initial):
             how = draw(st.sampled_from(_GRAD_DRAW), label=f"step {k + 1} grad {i} class")
-            row.append(draw(gradient(p.shape, how), label=f"step {k + 1} grad {i}"))
+            row.append(draw(gradient(p.shape, how, compute_dtype()),
+                            label=f"step {k + 1} grad {i}"))
         grads.append(row)
     lrs = None
     if schedule and draw(st.booleans(), label="lr changes between steps"):
@@ -209,15 +233,16 @@ def _assert_tracks(actual: Any, expected: Any, magnitude: np.ndarray, *, kind: s
                    what: str, sample: Sample, replay: str) -> None:
     """``actual`` within ``atol + rtol * max(|expected|, magnitude)`` elementwise (see the module
     docstring); elements inside that budget are reported as equal, the others as they are."""
+    tol = tolerance_for(compute_dtype())
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if actual.shape == expected.shape:
         with np.errstate(invalid="ignore", over="ignore"):
-            budget = TOL.atol + TOL.rtol * np.maximum(np.abs(expected), magnitude)
+            budget = tol.atol + tol.rtol * np.maximum(np.abs(expected), magnitude)
             within = np.abs(actual - expected) <= budget
         actual = np.where(within, expected, actual)
         what += " (budget: rtol x the largest magnitude it held so far)"
-    assert_close(actual, expected, TOL, op_name=kind, check=check, what=what, sample=sample,
+    assert_close(actual, expected, tol, op_name=kind, check=check, what=what, sample=sample,
                  replay_call=replay)
 
 
@@ -230,8 +255,7 @@ def make_target_optimizer(kind: str, params: Sequence[Any], hyper: dict[str, Any
 
 def _target_params(initial: Sequence[np.ndarray]) -> list[Any]:
     tt = target.get()
-    tt.require_dtype(F64)  # trajectories with 1e20 and 1e-30 gradients need float64 state
-    return [tt.tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in initial]
+    return [tt.tensor(np.array(a, dtype=compute_dtype()), requires_grad=True) for a in initial]
 
 
 def _step(opt: Any, params: Sequence[Any], row: Sequence[Grad], lr: float | None) -> None:
@@ -256,6 +280,7 @@ def check_optimizer_matches_torch(kind: str, hyper: dict[str, Any],
     sample = _sample(kind, hyper, initial, grads, lrs=lrs)
     replay = _replay("check_optimizer_matches_torch", kind, hyper, list(initial),
                      [list(r) for r in grads], None if lrs is None else list(lrs))
+    initial, grads = in_dtype(initial, grads)
     want = oracle.run_optimizer(kind, hyper, initial, grads, lrs)
     params = _target_params(initial)
     opt = make_target_optimizer(kind, params, hyper)
@@ -265,7 +290,7 @@ def check_optimizer_matches_torch(kind: str, hyper: dict[str, Any],
         _step(opt, params, row, None if lrs is None else lrs[k - 1])
         check = f"step {k}"
         for i, p in enumerate(params):
-            if tt.array(p).dtype != F64:
+            if tt.array(p).dtype != compute_dtype():
                 _fail(kind, check, f"parameter {i} changed dtype to {tt.array(p).dtype}",
                       sample, replay)
             _assert_tracks(tt.array(p), ref["params"][i], seen[("param", i)], kind=kind,
@@ -344,6 +369,7 @@ def check_state_dict_round_trip(kind: str, hyper: dict[str, Any],
     sample = _sample(kind, hyper, initial, grads, split=split)
     replay = _replay("check_state_dict_round_trip", kind, hyper, list(initial),
                      [list(r) for r in grads], split)
+    initial, grads = in_dtype(initial, grads)
 
     straight_params = _target_params(initial)
     straight = make_target_optimizer(kind, straight_params, hyper)
@@ -352,6 +378,7 @@ def check_state_dict_round_trip(kind: str, hyper: dict[str, Any],
 
     first_params = _target_params(initial)
     first = make_target_optimizer(kind, first_params, hyper)
+    tt.need_attribute(first, "state_dict", f"core.optimizers.{kind}.state_dict")
     for row in grads[:split]:
         _step(first, first_params, row, None)
     saved = first.state_dict()
@@ -408,9 +435,11 @@ def check_bad_state_dict_changes_nothing(kind: str, hyper: dict[str, Any],
     sample = _sample(kind, hyper, initial, grads, corruption=corruption)
     replay = _replay("check_bad_state_dict_changes_nothing", kind, hyper, list(initial),
                      [list(r) for r in grads], corruption)
+    initial, grads = in_dtype(initial, grads)
     tt = target.get()
     params = _target_params(initial)
     opt = make_target_optimizer(kind, params, hyper)
+    tt.need_attribute(opt, "state_dict", f"core.optimizers.{kind}.state_dict")
     for row in grads:
         _step(opt, params, row, None)
     before = opt.state_dict()
@@ -472,20 +501,21 @@ def check_zero_grad_matches_torch(kind: str, initial: Sequence[np.ndarray],
                     {"optimizer": kind, "ops": [op if op == "backward" else f"zero_grad({arg})"
                                                 for op, arg in ops]})
     replay = _replay("check_zero_grad_matches_torch", kind, list(initial), list(ops))
+    initial, _ = in_dtype(initial)
     want = oracle.run_grad_ops(initial, ops)
     params = _target_params(initial)
     opt = make_target_optimizer(kind, params, {"lr": 0.1})
     for k, ((op, arg), ref) in enumerate(zip(ops, want), start=1):
         if op == "backward":
-            terms = [(p * tt.tensor(np.asarray(u, dtype=np.float64))).sum()
+            terms = [(p * tt.tensor(np.asarray(u, dtype=compute_dtype()))).sum()
                      for p, u in zip(params, arg) if u is not None]
             loss = terms[0]
             for term in terms[1:]:
                 loss = loss + term
-            loss.backward()
+            tt.backward(loss)
             label = f"op {k} (backward)"
         else:
-            opt.zero_grad(set_to_none=arg)
+            tt.zero_grads(opt, set_to_none=arg)
             label = f"op {k} (zero_grad(set_to_none={arg}))"
         for i, (p, w) in enumerate(zip(params, ref)):
             got = tt.grad(p)
@@ -495,10 +525,9 @@ def check_zero_grad_matches_torch(kind: str, initial: Sequence[np.ndarray],
                       f"{'None' if w is None else 'set'}", sample, replay)
             if got is None:
                 continue
-            if not isinstance(p.grad, tt.Tensor) or got.dtype != tt.array(p).dtype:
-                _fail(kind, "zero_grad", f"after {label} parameter {i}'s grad is a "
-                      f"{type(p.grad).__name__} of dtype {got.dtype}, not a Tensor of the "
-                      "parameter's dtype", sample, replay)
+            if got.dtype != tt.array(p).dtype:
+                _fail(kind, "zero_grad", f"after {label} parameter {i}'s grad has dtype "
+                      f"{got.dtype}, not the parameter's {tt.array(p).dtype}", sample, replay)
             assert_close(got, w, EXACT, op_name=kind, check="zero_grad", sample=sample,
                          what=f"after {label} parameter {i}'s grad differs from torch's",
                          replay_call=replay)

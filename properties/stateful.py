@@ -20,7 +20,7 @@ from properties import target
 from properties.laws import build_mlp, mlp_layout, named_parameters, state_of
 from properties.report import assert_close, failure_message, replay_as
 from properties.strategies import Sample
-from properties.training import trajectory_tolerance
+from properties.training import on_tensor_scale, trajectory_tolerance
 
 WIDTHS = (2, 3, 2)
 TOTAL_EPOCHS = 4
@@ -155,8 +155,9 @@ class LockstepMachine(RuleBasedStateMachine):
         sample = Sample((), {"optimizer": self.kind, "epoch": self.epoch})
 
         def same(got: Any, want: Any, what: str) -> None:
-            assert_close(got, want, trajectory_tolerance(), op_name="lockstep", check="invariant",
-                         what=what, sample=sample)
+            tol = trajectory_tolerance()
+            assert_close(on_tensor_scale(got, want, tol), want, tol, op_name="lockstep",
+                         check="invariant", what=what, sample=sample)
 
         def fail(what: str) -> None:
             raise AssertionError(failure_message(op_name="lockstep", check="invariant",

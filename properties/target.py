@@ -204,6 +204,21 @@ class Target:
         else:
             t.grad = None
 
+    def need_attribute(self, obj: Any, attribute: str, where: str) -> Any:
+        """``obj.attribute``, or skip the test: ``target lacks <where>``."""
+        if not hasattr(obj, attribute):
+            raise lacks(where)
+        return getattr(obj, attribute)
+
+    def zero_grads(self, optimizer: Any, set_to_none: bool = True) -> None:
+        """``optimizer.zero_grad(set_to_none)``; upstream's ``zero_grad()`` sets None."""
+        if _accepts(optimizer.zero_grad, "set_to_none"):
+            optimizer.zero_grad(set_to_none=set_to_none)
+        elif set_to_none:
+            optimizer.zero_grad()
+        else:
+            raise lacks("core.optimizers.Optimizer.zero_grad(set_to_none=False)")
+
     # ------------------------------------------------------------------ grad mode
     def no_grad(self) -> contextlib.AbstractContextManager[Any]:
         return self.need("no_grad")()

@@ -170,6 +170,7 @@ _layers.Dropout.forward = _unscaled
     "accumulation_unscaled": '''
 training.Trainer._backward = staticmethod(lambda loss, steps: loss.backward())
 ''',
+    "adamw_coupled_decay": "optimizers.AdamW.decoupled_weight_decay = False  # L2, like Adam",
     # robustness (fake c): a hang, an exception, a NaN
     "exp_hangs": '''
 import time as _time

@@ -181,7 +181,7 @@ def test_imports_point_one_way(layer):
     ("trainer_accumulation_not_divided",
      ["tests/test_trainer.py::test_accumulated_micro_batches_equal_one_large_batch"]),
     ("adam_without_bias_correction", ["tests/test_optimizers.py", "-k", "every_step and Adam"]),
-    ("sgd_momentum_buffer_not_kept", ["tests/test_training_stateful.py"]),
+    ("adam_without_bias_correction", ["tests/test_training_stateful.py"]),
 ], ids=["trainer", "optimizer", "stateful"])
 def test_every_family_writes_a_repro_that_replays_against_the_target(tmp_path, mutant, tests):
     """A failing Trainer, optimizer or stateful property leaves a script that exits 1 while the
