@@ -10,8 +10,9 @@ Profiles (pick with ``--hypothesis-profile NAME`` or ``TINYTORCH_PROFILE=NAME``)
                (also derandomized, no database), keeping those choices and setting our count.
 * ``thorough`` 10x the ci examples, randomized, for nightly hunts.
 
-The implementation under test is ``--tinytorch-target PKG`` or ``TINYTORCH_TARGET`` (default
-``tinytorch``); a mutant from ``properties.mutants`` is applied when ``TINYTORCH_MUTANT`` names
+The implementation under test is ``--target=MODULE_OR_DIR`` (alias ``--tinytorch-target``) or
+``TINYTORCH_TARGET`` (default: the bundled ``tinytorch``), see ``properties.locate``; a mutant
+from ``properties.mutants`` is applied when ``TINYTORCH_MUTANT`` names
 one (the mutation runner sets it). Shapes are never drawn at collection time: parametrization
 is over fixed registry entries, so every xdist worker collects identical tests.
 """
@@ -23,6 +24,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
@@ -128,6 +130,21 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
+@pytest.fixture(autouse=True)
+def _call_each_op_once(request: pytest.FixtureRequest) -> None:
+    """For tests parametrized by a registry op: call it once on its simplest input before
+    Hypothesis starts (cached per process), so that ``checks.fail_fast`` can fail an op that
+    cannot be called at once, instead of shrinking the same TypeError on every example."""
+    params = getattr(request.node, "callspec", None)
+    op = params.params.get("op") if params else None
+    if op is None or not hasattr(op, "sample"):
+        return
+    from properties import checks
+
+    dtype = params.params.get("dtype") or checks.compute_dtype()
+    checks.call_error(op.name, np.dtype(dtype))
+
+
 # ----------------------------------------------------------------------------- time limit
 
 
@@ -190,6 +207,17 @@ def _xfail_match(item: pytest.Item, entry: str) -> bool:
         return item.nodeid.endswith(entry) or entry in item.nodeid
     callspec = getattr(item, "callspec", None)
     return callspec is not None and entry in callspec.id.split("-")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """A skip for something the target lacks is raised deep in the adapter (a
+    ``unittest.SkipTest``): report it at the test, not at unittest's own file."""
+    report = yield
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and LACKS in str(longrepr[2]):
+        report.longrepr = (str(item.path), (item.location[1] or 0) + 1, longrepr[2])
+    return report
 
 
 class Outcomes:

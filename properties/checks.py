@@ -31,7 +31,11 @@ def run(op: OpInfo, sample: Sample, requires_grad: bool = True) -> tuple[Any, li
     wrt = op.wrt(len(sample.arrays))
     inputs = [tt.tensor(a, requires_grad=requires_grad and i in wrt)
               for i, a in enumerate(sample.arrays)]
-    return op.call(tt, *inputs, **sample.kwargs), inputs
+    out = op.call(tt, *inputs, **sample.kwargs)
+    if not isinstance(out, tt.Tensor):
+        raise AssertionError(f"[{op.name}] returned a {type(out).__name__}, not a Tensor "
+                             f"({sample.describe()})")
+    return out, inputs
 
 
 def target_vjp(op: OpInfo, sample: Sample, upstream: np.ndarray) -> tuple[np.ndarray, list]:

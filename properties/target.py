@@ -22,6 +22,7 @@ import functools
 import importlib
 import inspect
 import os
+import sys
 import unittest
 from types import ModuleType
 from typing import Any
@@ -64,17 +65,28 @@ class Target:
                 return None  # the module (or a parent) does not exist: not an error
             raise
 
+    def _locate(self, name: str) -> ModuleType | None:
+        """The module to read ``name`` from: the first declared module that has it, or, when
+        that is a re-export, the target module that defines it (where a patch lands)."""
+        for path in api.declared(name).modules:
+            module = self._module(path)
+            if module is None or not hasattr(module, name):
+                continue
+            found = getattr(module, name)
+            home = sys.modules.get(getattr(found, "__module__", None) or "")
+            if (home is not None and home.__name__.startswith(self.name + ".")
+                    and hasattr(home, name)):
+                return home
+            return module
+        return None
+
     def find(self, name: str) -> Any | None:
-        """A declared name from the first module that has it, or None."""
+        """A declared name from the first module that has it, or None. The module is
+        remembered, the object read afresh: a mutant patched later is what tests get."""
         if name not in self._resolved:
-            found = None
-            for path in api.declared(name).modules:
-                module = self._module(path)
-                if module is not None and hasattr(module, name):
-                    found = getattr(module, name)
-                    break
-            self._resolved[name] = found
-        return self._resolved[name]
+            self._resolved[name] = self._locate(name)
+        module = self._resolved[name]
+        return None if module is None else getattr(module, name, None)
 
     def has(self, name: str) -> bool:
         return self.find(name) is not None

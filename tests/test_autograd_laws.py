@@ -15,6 +15,7 @@ each_op = pytest.mark.parametrize("op", OPS, ids=str)
 @each_op
 @given(data=st.data())
 def test_two_backward_calls_sum_and_zero_grad_resets(op, data):
+    checks.fail_fast(op, checks.compute_dtype())
     sample, u1 = checks.draw_case(data, op, checks.compute_dtype())
     u2 = data.draw(S.values(u1.dtype, u1.shape, -2, 2), label="second upstream")
     laws.check_backward_twice_sums(op, sample, u1, u2)
@@ -23,12 +24,14 @@ def test_two_backward_calls_sum_and_zero_grad_resets(op, data):
 @each_op
 @given(data=st.data())
 def test_no_grad_records_no_graph(op, data):
+    checks.fail_fast(op, checks.compute_dtype())
     laws.check_no_grad(op, data.draw(op.sample(checks.compute_dtype()), label="sample"))
 
 
 @each_op
 @given(data=st.data())
 def test_requires_grad_propagates(op, data):
+    checks.fail_fast(op, checks.compute_dtype())
     sample = data.draw(op.sample(checks.compute_dtype()), label="sample")
     flags = data.draw(st.lists(st.booleans(), min_size=len(sample.arrays),
                                max_size=len(sample.arrays)), label="requires_grad flags")

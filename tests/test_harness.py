@@ -206,3 +206,24 @@ def test_every_family_writes_a_repro_that_replays_against_the_target(tmp_path, m
     assert broken.stdout.startswith("replaying against tinytorch at "), broken.stdout
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert fixed.returncode == 0, script.read_text() + fixed.stdout + fixed.stderr
+
+
+@pytest.mark.parametrize("name", list(mutants.CATALOG))
+def test_the_adapter_resolves_names_to_what_a_mutant_patched(name):
+    """A declared name re-exported by another module (``core.training.clip_grad_norm``) must
+    resolve to its defining module's current binding, or a patch there goes untested."""
+    from properties import api, target
+
+    if mutants.active() == name:
+        pytest.skip("this mutant is the one under test in this run")
+    defined_here = set()
+    for path in mutants.CATALOG[name].patches:  # patches of a name where it is defined
+        module, *attrs = path.split(".")
+        if len(attrs) == 1 and attrs[0] in api.BY_NAME:
+            owner, attr = mutants._resolve(path)
+            if getattr(getattr(owner, attr), "__module__", None) == owner.__name__:
+                defined_here.add(path)
+    with mutants.applied(name):
+        for path in defined_here:
+            owner, attr = mutants._resolve(path)
+            assert target.get().find(attr) is getattr(owner, attr), path

@@ -14,14 +14,6 @@ each_op = pytest.mark.parametrize("op", OPS, ids=str)
 each_dtype = pytest.mark.parametrize("dtype", DTYPES, ids=str)
 
 
-@pytest.fixture(autouse=True)
-def _call_each_op_once(request):
-    """Call the op once on its simplest input before Hypothesis starts (cached per process):
-    an op that cannot be called then fails at once in ``checks.fail_fast``."""
-    params = request.node.callspec.params
-    checks.call_error(params["op"].name, np.dtype(params.get("dtype", np.float64)))
-
-
 @each_op
 @each_dtype
 @given(data=st.data())
