@@ -28,6 +28,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+pytest_plugins = ["plugins.examples_log"]  # examples per test, for the mutation runner
+
 TARGET_KEY = pytest.StashKey()
 
 CI_EXAMPLES = 60

@@ -53,6 +53,11 @@ def pow(a: torch.Tensor, *, exponent: float) -> torch.Tensor:  # noqa: A001
     return a**exponent
 
 
+def pow_tensor(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a ** b`` with a tensor exponent (differentiable in both)."""
+    return torch.pow(a, b)
+
+
 def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.matmul(a, b)
 

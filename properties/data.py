@@ -148,7 +148,7 @@ def _batch_ids(case: LoaderCase, batch: Any, where: str) -> tuple[np.ndarray | N
         if not isinstance(t, tt.Tensor):
             problems.append(f"{where}, tensor {k}: a {type(t).__name__}, not a Tensor")
             continue
-        if t.requires_grad or getattr(t, "_ctx", None) is not None:
+        if t.requires_grad or tt.graph_node(t) is not None:
             problems.append(f"{where}, tensor {k}: requires_grad={t.requires_grad}, a batch "
                             "must not be connected to an autograd graph")
         if t.dtype != a.dtype:

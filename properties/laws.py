@@ -71,7 +71,7 @@ def check_no_grad(op: OpInfo, sample: Sample) -> None:
         return  # an identity (e.g. Dropout in eval mode) may return its input, as torch does
     if out.requires_grad:
         _fail(op.name, "no_grad", "result of an op under no_grad() has requires_grad=True", sample)
-    if any(getattr(out, attr, None) is not None for attr in ("_ctx", "grad_fn", "_grad_fn")):
+    if tt.graph_node(out) is not None:
         _fail(op.name, "no_grad", "result of an op under no_grad() still holds a graph node",
               sample)
     if not tt.is_grad_enabled():
@@ -79,13 +79,30 @@ def check_no_grad(op: OpInfo, sample: Sample) -> None:
 
 
 def check_requires_grad_propagates(op: OpInfo, sample: Sample, flags: Sequence[bool]) -> None:
-    """The result requires grad exactly when some input does (``flags`` per input)."""
+    """The result requires grad exactly when some input does (``flags`` per input); after a
+    backward from it, as in torch, the inputs that require grad hold a gradient of their shape,
+    the others hold none, and the result (an intermediate, not a leaf) holds none either."""
     tt = target.get()
     inputs = [tt.tensor(a, requires_grad=f) for a, f in zip(sample.arrays, flags)]
     out = op.call(tt, *inputs, **sample.kwargs)
     if bool(out.requires_grad) != any(flags):
         _fail(op.name, "requires_grad", f"inputs requires_grad={list(flags)} but result has "
               f"requires_grad={out.requires_grad}", sample)
+    if not any(flags) or any(out is t for t in inputs):
+        return
+    tt.backward(out, np.ones(tt.array(out).shape, dtype=tt.array(out).dtype))
+    if tt.grad(out) is not None:
+        _fail(op.name, "grad holders", "the result of an op (a non-leaf) holds a .grad after "
+              "backward; torch keeps gradients only on leaves", sample)
+    for i, (t, f) in enumerate(zip(inputs, flags)):
+        g = tt.grad(t)
+        if f and (g is None or g.shape != sample.arrays[i].shape):
+            _fail(op.name, "grad holders", f"input {i} requires grad but holds "
+                  f"{'no gradient' if g is None else f'a gradient of shape {g.shape}'} "
+                  "after backward", sample)
+        if not f and g is not None:
+            _fail(op.name, "grad holders", f"input {i} does not require grad but holds a "
+                  "gradient after backward", sample)
 
 
 def check_shared_input(op: OpInfo, x: np.ndarray, upstream: np.ndarray) -> None:

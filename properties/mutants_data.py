@@ -1,5 +1,5 @@
 """Data-loading mutants: the batching and shuffling bugs that ``tests/test_dataloader.py`` must
-catch. Importing this module adds them to :data:`properties.mutants.CATALOG`.
+catch. Importing this module adds them to :data:`properties.mutation.CATALOG`.
 
 They patch the two module-level helpers of ``<target>.core.dataloader`` that every epoch goes
 through: ``epoch_order`` (which samples, in which order) and ``batch_slices`` (how the order is
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from properties.mutants import mutant
+from properties.mutation import mutant
 
 
 def _off_by_one(orig: Any) -> Any:
@@ -22,7 +22,7 @@ def _off_by_one(orig: Any) -> Any:
     return batch_slices
 
 
-mutant("dataloader_drops_last_sample",
+mutant("dataloader_drops_last_sample", "data",
        "batches cover range(n - 1): the last sample of every epoch's order is never yielded",
        dataloader__batch_slices=_off_by_one)
 
@@ -36,16 +36,16 @@ def _with_replacement(orig: Any) -> Any:
     return epoch_order
 
 
-mutant("dataloader_repeats_a_sample",
+mutant("dataloader_repeats_a_sample", "data",
        "shuffling draws n indices with replacement instead of a permutation: repeats, omissions",
        dataloader__epoch_order=_with_replacement)
 
-mutant("dataloader_ignores_drop_last",
+mutant("dataloader_ignores_drop_last", "data",
        "drop_last=True still yields the last short batch",
        dataloader__batch_slices=lambda orig: lambda n, batch_size, drop_last: orig(
            n, batch_size, False))
 
-mutant("dataloader_same_order_every_epoch",
+mutant("dataloader_same_order_every_epoch", "data",
        "the shuffle is seeded by the seed alone: every epoch repeats epoch 0's order",
        dataloader__epoch_order=lambda orig: lambda n, shuffle, seed, epoch: orig(
            n, shuffle, seed, 0))

@@ -13,15 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from properties.mutants import mutant
+from properties.mutation import mutant
 
 # ----------------------------------------------------------------------------- Adam, AdamW
 
-mutant("adam_without_bias_correction",
+mutant("adam_without_bias_correction", "optimizers",
        "Adam/AdamW divide by neither 1 - beta1^t nor sqrt(1 - beta2^t): early steps are tiny",
        optimizers__Adam___bias_corrections=lambda orig: lambda self, step: (1.0, 1.0))
 
-mutant("adamw_decay_applied_like_adam",
+mutant("adamw_decay_applied_like_adam", "optimizers",
        "AdamW adds weight_decay * p to the gradient (L2, rescaled by the adaptive denominator) "
        "instead of decaying p directly",
        optimizers__AdamW__decoupled_weight_decay=lambda orig: False)
@@ -42,7 +42,7 @@ def _decay_after_update(orig: Any) -> Any:
     return update
 
 
-mutant("adamw_decay_after_update",
+mutant("adamw_decay_after_update", "optimizers",
        "AdamW shrinks p by (1 - lr * weight_decay) after the Adam step, i.e. decays the updated p",
        optimizers__Adam___update=_decay_after_update)
 
@@ -57,7 +57,7 @@ def _buffer_not_kept(orig: Any) -> Any:
     return update
 
 
-mutant("sgd_momentum_buffer_not_kept",
+mutant("sgd_momentum_buffer_not_kept", "optimizers",
        "SGD rebuilds the momentum buffer from the current gradient every step (no memory)",
        optimizers__SGD___update=_buffer_not_kept)
 
@@ -73,7 +73,7 @@ def _nesterov_as_plain(orig: Any) -> Any:
     return update
 
 
-mutant("sgd_nesterov_wrong",
+mutant("sgd_nesterov_wrong", "optimizers",
        "SGD with nesterov=True steps along buf instead of d_p + momentum * buf",
        optimizers__SGD___update=_nesterov_as_plain)
 
@@ -94,10 +94,11 @@ def _none_as_zero(orig: Any) -> Any:
     return step
 
 
-mutant("optimizer_steps_params_without_grad",
+mutant("optimizer_steps_params_without_grad", "optimizers",
        "step() treats a missing gradient as zero: weight decay, momentum and Adam's moments "
        "still move the parameter, and state is created for it",
        optimizers__Optimizer__step=_none_as_zero)
 
-mutant("zero_grad_keeps_grads", "optimizer.zero_grad() leaves every gradient in place",
+mutant("zero_grad_keeps_grads", "optimizers",
+       "optimizer.zero_grad() leaves every gradient in place",
        optimizers__Optimizer__zero_grad=lambda orig: lambda self, set_to_none=True: None)

@@ -1,7 +1,7 @@
-"""Mutants of gradient clipping and learning-rate schedules (Module 07).
+"""Mutants of the learning-rate schedules (Module 07).
 
-Declared into :data:`properties.mutants.CATALOG` on import; tests/test_clipping.py and
-tests/test_schedules.py must kill each one. Mutants validate their arguments as the original
+Declared into :data:`properties.mutation.CATALOG` on import; tests/test_schedules.py must kill
+each one. Mutants validate their arguments as the original
 does, so that an argument-error test never kills one by accident: the property must.
 """
 
@@ -10,110 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
-from properties import target
-from properties.mutants import mutant
-
-
-def _m(name: str) -> Any:
-    return target.get().module(name)
-
-
-# ----------------------------------------------------------------------------- clip_grad_norm
-
-
-def _norm_not_applied(orig: Any) -> Any:
-    def clip_grad_norm(parameters: Any, max_norm: float = 1.0, norm_type: float = 2.0) -> float:
-        params = _m("clipping")._parameters(parameters)
-        saved = [(p.grad, p.grad.data) for p in params if getattr(p, "grad", None) is not None]
-        total = orig(params, max_norm, norm_type)
-        for grad, data in saved:
-            grad.data = data
-        return total
-
-    return clip_grad_norm
-
-
-mutant("clip_norm_computed_not_applied",
-       "clip_grad_norm computes and returns the total norm but never scales the gradients",
-       clipping__clip_grad_norm=_norm_not_applied)
-
-mutant("clip_wrong_norm", "clip_grad_norm uses the L1 norm when asked for the L2 norm",
-       clipping__clip_grad_norm=lambda orig: lambda parameters, max_norm=1.0, norm_type=2.0:
-       orig(parameters, max_norm, 1.0 if norm_type == 2 else norm_type))
-
-
-def _post_clip_norm(orig: Any) -> Any:
-    def clip_grad_norm(parameters: Any, max_norm: float = 1.0, norm_type: float = 2.0) -> float:
-        clipping = _m("clipping")
-        params = clipping._parameters(parameters)
-        orig(params, max_norm, norm_type)
-        return clipping.total_norm(
-            [p.grad.data for p in params if getattr(p, "grad", None) is not None], norm_type)
-
-    return clip_grad_norm
-
-
-mutant("clip_returns_post_clip_norm",
-       "clip_grad_norm returns the norm after clipping instead of the original total norm",
-       clipping__clip_grad_norm=_post_clip_norm)
-
-
-def _per_parameter(orig: Any) -> Any:
-    def clip_grad_norm(parameters: Any, max_norm: float = 1.0, norm_type: float = 2.0) -> float:
-        clipping = _m("clipping")
-        params = clipping._parameters(parameters)
-        with_grad = [p for p in params if getattr(p, "grad", None) is not None]
-        total = clipping.total_norm([p.grad.data for p in with_grad], norm_type)
-        for p in with_grad:
-            orig([p], max_norm, norm_type)
-        return total
-
-    return clip_grad_norm
-
-
-mutant("clip_per_parameter_norm",
-       "each gradient is clipped by its own norm instead of the global norm of all of them",
-       clipping__clip_grad_norm=_per_parameter)
-
-
-def _normalises(orig: Any) -> Any:
-    def clip_grad_norm(parameters: Any, max_norm: float = 1.0, norm_type: float = 2.0) -> float:
-        clipping = _m("clipping")
-        params = clipping._parameters(parameters)
-        grads = [p.grad for p in params if getattr(p, "grad", None) is not None]
-        before = [g.data for g in grads]
-        total = orig(params, max_norm, norm_type)
-        coef = max_norm / (total + clipping.EPS)
-        for g, data in zip(grads, before):
-            g.data = clipping._scaled(data, coef)
-        return total
-
-    return clip_grad_norm
-
-
-mutant("clip_coefficient_not_clamped",
-       "the coefficient max_norm / (norm + 1e-6) is applied even when > 1: small gradients "
-       "are amplified up to max_norm",
-       clipping__clip_grad_norm=_normalises)
-
-# ----------------------------------------------------------------------------- clip_grad_value
-
-
-def _one_sided(orig: Any) -> Any:
-    def clip_grad_value(parameters: Any, clip_value: float) -> None:
-        params = _m("clipping")._parameters(parameters)
-        saved = [(p.grad, p.grad.data) for p in params if getattr(p, "grad", None) is not None]
-        orig(params, clip_value)  # validates
-        for grad, data in saved:
-            grad.data = np.asarray(np.minimum(data, clip_value), dtype=data.dtype)
-
-    return clip_grad_value
-
-
-mutant("clip_value_one_sided", "clip_grad_value clamps only from above (min(g, c))",
-       clipping__clip_grad_value=_one_sided)
+from properties.mutation import module as _m
+from properties.mutation import mutant
 
 # ----------------------------------------------------------------------------- schedules
 
@@ -125,7 +23,8 @@ def _cosine_shifted(orig: Any) -> Any:
     return get_lr
 
 
-mutant("cosine_off_by_one_epoch", "CosineSchedule.get_lr(e) returns the lr of epoch e + 1",
+mutant("cosine_off_by_one_epoch", "schedules",
+       "CosineSchedule.get_lr(e) returns the lr of epoch e + 1",
        schedules__CosineSchedule__get_lr=_cosine_shifted)
 
 
@@ -140,7 +39,7 @@ def _cosine_short(orig: Any) -> Any:
     return get_lr
 
 
-mutant("cosine_never_reaches_min",
+mutant("cosine_never_reaches_min", "schedules",
        "CosineSchedule divides by total_epochs + 1: at total_epochs the lr is still above min_lr",
        schedules__CosineSchedule__get_lr=_cosine_short)
 
@@ -157,7 +56,7 @@ def _warmup_jump(orig: Any) -> Any:
     return get_lr
 
 
-mutant("warmup_not_continuous",
+mutant("warmup_not_continuous", "schedules",
        "after warm-up the cosine runs on the absolute epoch, not the epochs since warm-up: the "
        "lr jumps down at the boundary",
        schedules__WarmupCosineSchedule__get_lr=_warmup_jump)
@@ -173,6 +72,6 @@ def _warmup_from_zero(orig: Any) -> Any:
     return get_lr
 
 
-mutant("warmup_ignores_start_factor",
+mutant("warmup_ignores_start_factor", "schedules",
        "warm-up ramps from 0 instead of start_factor * max_lr",
        schedules__WarmupCosineSchedule__get_lr=_warmup_from_zero)

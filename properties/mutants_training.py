@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from properties.mutants import mutant
+from properties.mutation import mutant
 
 
 def _step_without_zero_grad(orig: Any) -> Any:
@@ -19,11 +19,11 @@ def _step_without_zero_grad(orig: Any) -> Any:
     return step
 
 
-mutant("trainer_missing_zero_grad",
+mutant("trainer_missing_zero_grad", "trainer",
        "Trainer steps without zero_grad: every step uses the sum of all past gradients",
        training__Trainer___optimizer_step=_step_without_zero_grad)
 
-mutant("trainer_accumulation_not_divided",
+mutant("trainer_accumulation_not_divided", "trainer",
        "gradient accumulation sums k micro-batch gradients without dividing by k",
        training__Trainer___backward=lambda orig: staticmethod(
            lambda loss, accumulation_steps: loss.backward()))
@@ -36,7 +36,7 @@ def _schedule_not_applied(orig: Any) -> Any:
     return apply
 
 
-mutant("scheduler_computed_not_applied",
+mutant("scheduler_computed_not_applied", "trainer",
        "the schedule's learning rate is computed but never set on the optimizer",
        schedules___Schedule__apply=_schedule_not_applied)
 
@@ -53,7 +53,7 @@ def _evaluate_in_train_mode(orig: Any) -> Any:
     return evaluate
 
 
-mutant("evaluate_leaves_training_mode",
+mutant("evaluate_leaves_training_mode", "trainer",
        "evaluate() never switches the model to eval mode",
        training__Trainer__evaluate=_evaluate_in_train_mode)
 
@@ -67,7 +67,8 @@ def _evaluate_steps(orig: Any) -> Any:
     return evaluate
 
 
-mutant("evaluate_steps_optimizer", "evaluate() calls optimizer.step() on leftover gradients",
+mutant("evaluate_steps_optimizer", "trainer",
+       "evaluate() calls optimizer.step() on leftover gradients",
        training__Trainer__evaluate=_evaluate_steps)
 
 
@@ -89,6 +90,6 @@ def _save_without_buffers(orig: Any) -> Any:
     return save
 
 
-mutant("checkpoint_missing_optimizer_buffers",
+mutant("checkpoint_missing_optimizer_buffers", "checkpoint",
        "save_checkpoint writes the weights but not the optimizer's momentum/Adam buffers",
        training__Trainer__save_checkpoint=_save_without_buffers)

@@ -1,78 +1,159 @@
-"""Mutation runner: run the suite once per catalog mutant and demand that each one is killed.
+"""Mutation runner: every catalog mutant must be killed, and the kill matrix says by what.
 
-    python -m properties.mutate [--profile P] [--jobs N] [NAME ...]
+    python -m properties.mutate [--profile P] [--jobs N] [--out DIR] [NAME ...]
 
-First the unmutated suite must pass (otherwise every mutant would look killed). Then each
-mutant runs in its own pytest process (``TINYTORCH_MUTANT=name``, stop at the first failure),
-``--jobs`` at a time. The table gives each mutant's fate and the first test that failed; the
-last line reads ``killed K of N mutants`` and the exit status is non-zero if any survived.
+First the unmutated component tests must pass (otherwise every mutant would look killed). Then
+each mutant runs in its own pytest process (``TINYTORCH_MUTANT=name``), ``--jobs`` at a time, on
+its component's tests only (:data:`COMPONENT_TESTS`), all of them, so the matrix records every
+property that kills it and how many examples each needed. A mutant that survives its component is
+run against the whole suite (``-x``) to confirm: if something else kills it, its component is
+misdeclared and the table says so. The table is printed; ``kill-matrix.md`` and
+``kill-matrix.json`` are written to ``--out``; the exit status is non-zero if any survived.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from properties.mutants import CATALOG, MUTANT_ENV
+from properties.mutation import EXAMPLES_LOG_ENV as LOG_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
+OP_TESTS = ["tests/test_ops.py", "tests/test_autograd_laws.py"]
+
+# Which tests guard each component. ``op:EXPR`` is the registry entries whose test ids match the
+# pytest ``-k`` expression EXPR (``op:div`` selects div, rdiv and div_near_zero).
+COMPONENT_TESTS: dict[str, list[str]] = {
+    "autograd": ["tests/test_autograd_laws.py", "tests/test_graph.py",
+                 "tests/test_gradient_flow.py"],
+    "layers": ["tests/test_layers.py"],
+    "data": ["tests/test_dataloader.py"],
+    "optimizers": ["tests/test_optimizers.py", "tests/test_training_stateful.py"],
+    "clipping": ["tests/test_clipping.py"],
+    "schedules": ["tests/test_schedules.py"],
+    "trainer": ["tests/test_trainer.py", "tests/test_convergence.py"],
+    "checkpoint": ["tests/test_checkpoint.py", "tests/test_trainer.py"],
+}
+
+
+def component_tests(component: str) -> list[str]:
+    if component.startswith("op:"):
+        return [*OP_TESTS, "-k", component[3:]]
+    return COMPONENT_TESTS[component]
 
 
 @dataclass
 class Outcome:
     name: str
-    status: str  # killed | SURVIVED | error
+    status: str  # killed | SURVIVED | error | passed | FAILED (baseline)
     first_failure: str
     seconds: float
+    kills: dict[str, int | None] = field(default_factory=dict)  # test id -> examples needed
+    note: str = ""
 
 
-def run_suite(mutant: str | None, profile: str, extra: list[str], timeout: float) -> Outcome:
-    env = dict(os.environ, TINYTORCH_PROFILE=profile, PYTHONHASHSEED="0")
+def _pytest(mutant: str | None, profile: str, args: list[str], timeout: float,
+            log: Path | None = None) -> tuple[int | None, str, float]:
+    env = dict(os.environ, TINYTORCH_PROFILE=profile, PYTHONHASHSEED="0", OMP_NUM_THREADS="1")
     env.pop(MUTANT_ENV, None)
+    env.pop(LOG_ENV, None)
     if mutant:
         env[MUTANT_ENV] = mutant
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider",
-           "--hypothesis-profile", profile, *extra]
+    if log:
+        env[LOG_ENV] = str(log)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider",
+           "--hypothesis-profile", profile, *args]
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=timeout)
     except subprocess.TimeoutExpired:
-        return Outcome(mutant or "(none)", "error", f"timed out after {timeout:.0f}s",
-                       time.perf_counter() - start)
-    seconds = time.perf_counter() - start
-    found = FAILED.search(proc.stdout)
-    first = found.group(1) if found else ""
-    if proc.returncode == 0:
-        return Outcome(mutant or "(none)", "SURVIVED" if mutant else "passed", "", seconds)
-    if proc.returncode == 1:
-        return Outcome(mutant or "(none)", "killed" if mutant else "FAILED", first, seconds)
-    tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["?"]
-    return Outcome(mutant or "(none)", "error", f"pytest exit {proc.returncode}: {tail[0]}",
-                   seconds)
+        return None, f"timed out after {timeout:.0f}s", time.perf_counter() - start
+    return proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - start
+
+
+def _kills(log: Path) -> dict[str, int | None]:
+    if not log.exists():
+        return {}
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return {r["test"]: r["examples"] for r in rows if r["outcome"] == "failed"}
+
+
+def run_mutant(name: str, profile: str, timeout: float) -> Outcome:
+    """The component's tests in full; the whole suite only to confirm a survivor."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "examples.jsonl"
+        code, out, secs = _pytest(name, profile, ["-p", "no:xdist",
+                                                  *component_tests(CATALOG[name].component)],
+                                  timeout, log)
+        kills = _kills(log)
+    if code is None or code not in (0, 1):
+        tail = out.strip().splitlines()[-1:] or ["?"]
+        return Outcome(name, "error", f"pytest exit {code}: {tail[0]}", secs)
+    if code == 1:
+        first = FAILED.search(out)
+        return Outcome(name, "killed", first.group(1) if first else "", secs, kills)
+    code, out, more = _pytest(name, profile, ["-x", "-n", "0", *suite_in_kill_order()], timeout)
+    if code == 1:
+        first = FAILED.search(out)
+        return Outcome(name, "killed", first.group(1) if first else "", secs + more,
+                       note="killed outside its component: fix its component")
+    return Outcome(name, "SURVIVED" if code == 0 else "error", "", secs + more)
 
 
 def suite_in_kill_order() -> list[str]:
     """Every test file, the op properties first: under -x they kill most mutants in seconds."""
-    first = ["tests/test_ops.py", "tests/test_autograd_laws.py"]
     rest = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py"))
-    return first + [p for p in rest if p not in first]
+    return OP_TESTS + [p for p in rest if p not in OP_TESTS]
+
+
+def _family(test_id: str) -> str:
+    """``tests/test_ops.py::test_backward_matches_torch[float64-div]`` -> the property name
+    and the registry entry (dtype dropped): ``backward_matches_torch[div]``."""
+    name = test_id.split("::")[-1].removeprefix("test_")
+    base, _, param = name.partition("[")
+    param = re.sub(r"^float(32|64)-?", "", param.rstrip("]"))
+    return f"{base}[{param}]" if param else base
+
+
+def kill_matrix(outcomes: list[Outcome]) -> tuple[str, dict]:
+    """Markdown and JSON: for each mutant, every property family that killed it and the
+    fewest examples any of its tests needed."""
+    data = {}
+    lines = ["| mutant | component | status | killed by (examples needed) |",
+             "|---|---|---|---|"]
+    for o in outcomes:
+        families: dict[str, int | None] = {}
+        for test, n in o.kills.items():
+            f = _family(test)
+            if f not in families or (n is not None and (families[f] or 10**9) > n):
+                families[f] = n
+        data[o.name] = {"component": CATALOG[o.name].component, "status": o.status,
+                        "seconds": round(o.seconds, 1), "killed_by": families,
+                        "first_failure": o.first_failure, "note": o.note}
+        cell = ", ".join(f"{f} ({n})" for f, n in sorted(families.items())) or o.first_failure
+        lines.append(f"| {o.name} | {CATALOG[o.name].component} | {o.status} | {cell} |")
+    return "\n".join(lines) + "\n", data
 
 
 def print_table(outcomes: list[Outcome]) -> None:
     width = max(len(o.name) for o in outcomes)
-    print(f"{'mutant':<{width}}  {'result':<8}  {'secs':>5}  first failing test")
-    print(f"{'-' * width}  {'-' * 8}  {'-' * 5}  {'-' * 18}")
+    print(f"{'mutant':<{width}}  {'result':<8}  {'secs':>5}  killers  first failing test")
+    print(f"{'-' * width}  {'-' * 8}  {'-' * 5}  {'-' * 7}  {'-' * 18}")
     for o in outcomes:
-        print(f"{o.name:<{width}}  {o.status:<8}  {o.seconds:5.1f}  {o.first_failure}")
+        print(f"{o.name:<{width}}  {o.status:<8}  {o.seconds:5.1f}  {len(o.kills):>7}  "
+              f"{o.first_failure} {o.note}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,37 +162,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="mutants",
                         help="Hypothesis profile (default: mutants = ci without shrinking)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per suite run")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per pytest run")
+    parser.add_argument("--out", type=Path, default=ROOT / "harness-report",
+                        help="where kill-matrix.md and kill-matrix.json go")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the unmutated run (only when you just ran it)")
     parser.add_argument("--list", action="store_true", help="print the catalog and exit")
-    parser.add_argument("--pytest-args", default="",
-                        help="extra pytest arguments, e.g. '-k ops' or a test path")
     args = parser.parse_args(argv)
 
     if args.list:
         for m in CATALOG.values():
-            print(f"{m.name}: {m.bug}")
+            print(f"{m.name} [{m.component}]: {m.bug}")
         return 0
     unknown = [n for n in args.names if n not in CATALOG]
     if unknown:
         parser.error(f"unknown mutants: {', '.join(unknown)}")
     names = args.names or list(CATALOG)
-    extra = args.pytest_args.split() or suite_in_kill_order()
+    start = time.perf_counter()
 
     if not args.no_baseline:
-        base = run_suite(None, args.profile, ["-n", str(args.jobs), *extra], args.timeout)
-        print(f"baseline (no mutant): {base.status} in {base.seconds:.1f}s {base.first_failure}")
-        if base.status != "passed":
-            print("the unmutated implementation fails the suite: fix that first")
+        selected = sorted({t for n in names for t in component_tests(CATALOG[n].component)
+                           if t.startswith("tests/")})
+        code, out, secs = _pytest(None, args.profile, ["-n", str(args.jobs), *selected],
+                                  args.timeout)
+        print(f"baseline (no mutant, {len(selected)} test files): "
+              f"{'passed' if code == 0 else 'FAILED'} in {secs:.1f}s")
+        if code != 0:
+            print(out[-3000:])
+            print("the unmutated implementation fails its tests: fix that first")
             return 2
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        outcomes = list(pool.map(lambda n: run_suite(n, args.profile, extra, args.timeout),
-                                 names))
+        outcomes = list(pool.map(lambda n: run_mutant(n, args.profile, args.timeout), names))
     print_table(outcomes)
+    markdown, data = kill_matrix(outcomes)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "kill-matrix.md").write_text(markdown)
+    (args.out / "kill-matrix.json").write_text(json.dumps(data, indent=1) + "\n")
     killed = sum(o.status == "killed" for o in outcomes)
-    print(f"killed {killed} of {len(outcomes)} mutants")
+    print(f"killed {killed} of {len(outcomes)} mutants in {time.perf_counter() - start:.0f}s; "
+          f"kill matrix in {args.out / 'kill-matrix.md'}")
     return 0 if killed == len(outcomes) else 1
 
 

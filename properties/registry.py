@@ -9,13 +9,14 @@ how to generate its inputs, and which inputs are differentiable. The generic pro
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from oracles import nn as onn
 from oracles import ops as oops
+from properties import edges
 from properties import samples as gen
 from properties.strategies import DTYPES
 from properties.tolerances import Tolerance, tolerance_for
@@ -31,6 +32,14 @@ class OpInfo:
     dtypes: tuple[np.dtype, ...] = DTYPES
     tolerances: dict[np.dtype, Tolerance] | None = None  # per-dtype override, with a reason
     family: str = "tensor"
+    # What torch does where the derivative is not unique (a kink, a tie): the gradient the
+    # target must give there. Stated for every entry whose samples sit on such points.
+    convention: str = ""
+    # Generic properties that do not apply to this entry, with the reason (OpInfo's skips).
+    skips: dict[str, str] = field(default_factory=dict)
+
+    def applies(self, prop: str) -> bool:
+        return prop not in self.skips
 
     def wrt(self, n_arrays: int) -> tuple[int, ...]:
         return tuple(range(n_arrays)) if self.differentiable is None else self.differentiable
@@ -59,6 +68,17 @@ def _loss(cls_name: str) -> Callable[..., Any]:
         return loss(pred, rest[0] if rest else tt.tensor(targets))
 
     return call
+
+
+# Why finite differences are skipped on the edge entries below.
+AT_KINK = {"finite_differences": "central differences average the one-sided slopes at a kink"}
+NEAR_EDGE = {"finite_differences": "the step (1e-6) is as large as the distance to the pole "
+                                   "or domain edge"}
+AT_EXTREME = {"finite_differences": "at logits of 1e4 a step of 1e-6 is below the rounding "
+                                    "of the objective"}
+NAN_ANSWER = {"finite_differences": "the value is NaN (a mean of nothing), as torch's",
+              "fp_exceptions": "torch's answer is 0 / 0 = NaN"}
+TIES_SHARE = "tied extremes share the gradient evenly (torch.amax/amin, and max() without dim)"
 
 
 def _activation(cls_name: str, *arg_names: str) -> Callable[..., Any]:
@@ -142,6 +162,58 @@ OPS: tuple[OpInfo, ...] = (
            gen.elementwise_loss((0.02, 0.98), (0.0, 1.0)), differentiable=(0,), family="loss"),
     OpInfo("bce_with_logits", _loss("BCEWithLogitsLoss"), onn.binary_cross_entropy_with_logits,
            gen.elementwise_loss((-6, 6), (0.0, 1.0)), family="loss"),
+    # --- exactly on kinks and ties (the smooth entries above avoid them by construction)
+    OpInfo("relu_at_kink", _activation("ReLU"), onn.relu, edges.on_kinks([0.0]),
+           family="activation", convention="relu'(0) = 0", skips=AT_KINK),
+    OpInfo("leaky_relu_at_kink", _activation("LeakyReLU"), onn.leaky_relu,
+           edges.on_kinks([0.0], negative_slope=gen.st.sampled_from([0.01, 0.2])),
+           family="activation", skips=AT_KINK,
+           convention="the slope at 0 is negative_slope (torch: x > 0 ? 1 : slope)"),
+    OpInfo("abs_at_kink", lambda tt, x: x.abs(), oops.abs, edges.on_kinks([0.0]),
+           convention="abs'(0) = sign(0) = 0", skips=AT_KINK),
+    OpInfo("clip_at_bounds", lambda tt, x, low, high: x.clip(low, high), oops.clip,
+           edges.clip_at_bounds(), skips=AT_KINK,
+           convention="the gradient passes at the bounds themselves (min <= x <= max)"),
+    OpInfo("max_ties", lambda tt, x, **kw: x.max(**kw), oops.max, edges.reduction_ties(),
+           convention=TIES_SHARE, skips=AT_KINK),
+    OpInfo("min_ties", lambda tt, x, **kw: x.min(**kw), oops.min, edges.reduction_ties(),
+           convention=TIES_SHARE, skips=AT_KINK),
+    OpInfo("maximum_ties", lambda tt, a, b: tt.maximum(a, b), oops.maximum,
+           edges.maximum_ties(), skips=AT_KINK,
+           convention="where a == b each operand gets half the gradient (torch.maximum)"),
+    # --- whole domains: negative bases, poles and domain edges
+    OpInfo("pow_negative_base", lambda tt, a, exponent: a**exponent, oops.pow,
+           edges.pow_negative_base(), convention="x ** 0 has gradient 0, at x = 0 too"),
+    OpInfo("pow_tensor_exponent", lambda tt, a, b: a**b, oops.pow_tensor,
+           edges.pow_tensor_exponent()),
+    OpInfo("div_near_zero", lambda tt, a, b: a / b, oops.div, edges.divide_near_zero(),
+           skips=NEAR_EDGE),
+    OpInfo("sqrt_near_edge", lambda tt, x: x.sqrt(), oops.sqrt,
+           edges.near_zero(-8, -2, signed=False), skips=NEAR_EDGE),
+    OpInfo("log_near_edge", lambda tt, x: x.log(), oops.log,
+           edges.near_zero(-8, -2, signed=False), skips=NEAR_EDGE),
+    # --- extremes: scales where a naive formula overflows or cancels
+    OpInfo("softmax_wild_rows", lambda tt, x, dim: tt.softmax(x, dim), onn.softmax,
+           edges.wild_rows(), family="activation", skips=AT_EXTREME),
+    OpInfo("log_softmax_wild_rows", lambda tt, x, dim: tt.softmax(x, dim, log=True),
+           onn.log_softmax, edges.wild_rows(), family="activation", skips=AT_EXTREME),
+    OpInfo("cross_entropy_extreme", _loss("CrossEntropyLoss"), onn.cross_entropy,
+           edges.classification_extreme(), family="loss", skips=AT_EXTREME),
+    OpInfo("bce_at_edges", _loss("BinaryCrossEntropyLoss"), onn.binary_cross_entropy,
+           edges.bce_at_edges(), differentiable=(0,), family="loss", skips=NEAR_EDGE),
+    OpInfo("sigmoid_huge", _activation("Sigmoid"), onn.sigmoid, gen.unary(-1e3, 1e3),
+           family="activation"),
+    OpInfo("tanh_huge", _activation("Tanh"), onn.tanh, gen.unary(-1e3, 1e3),
+           family="activation"),
+    # --- empty tensors, where torch defines the result
+    OpInfo("sum_empty", lambda tt, x, **kw: x.sum(**kw), oops.sum, edges.reduction_over_empty()),
+    OpInfo("mean_empty", lambda tt, x, **kw: x.mean(**kw), oops.mean,
+           edges.reduction_over_empty(), skips=NAN_ANSWER),
+    OpInfo("matmul_empty_inner", lambda tt, a, b: a @ b, oops.matmul, edges.matmul_empty_inner()),
+    OpInfo("linear_empty_batch", _linear, onn.linear, edges.linear_empty_batch(),
+           family="layer"),
+    OpInfo("mse_loss_empty_batch", _loss("MSELoss"), onn.mse_loss, edges.loss_empty_batch(),
+           family="loss", skips=NAN_ANSWER),
 )
 
 BY_NAME: dict[str, OpInfo] = {op.name: op for op in OPS}

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -45,8 +45,13 @@ class Mismatch:
         same_nonfinite = (np.isnan(a) & np.isnan(e)) | (np.isinf(a) & (a == e))
         self.abs_diff = np.where(same_nonfinite, 0.0, self.abs_diff)
         self.abs_diff = np.where(np.isnan(self.abs_diff), np.inf, self.abs_diff)
-        self.rel_diff = self.abs_diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
-        self.bad = self.abs_diff > self.tol.atol + self.tol.rtol * np.abs(e)
+        with np.errstate(invalid="ignore"):  # NaN reference: its rel_diff is NaN, never worst
+            self.rel_diff = self.abs_diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
+        # Where the reference is NaN or inf only the same value is close: the budget is 0
+        # there (``rtol * inf`` would accept anything, and comparisons with NaN are False).
+        with np.errstate(invalid="ignore"):
+            allowed = np.where(np.isfinite(e), self.tol.atol + self.tol.rtol * np.abs(e), 0.0)
+        self.bad = self.abs_diff > allowed
 
     @property
     def ok(self) -> bool:
@@ -184,6 +189,14 @@ def failure_message(*, op_name: str, check: str, what: str, sample: Any, detail:
         "  --- repro script ---",
         script,
     ])
+
+
+def fail(op_name: str, check: str, what: str, sample: Any, detail: str = "",
+         upstream: np.ndarray | None = None, replay_call: str | None = None) -> NoReturn:
+    """Raise the standard failure report for a law that is not a closeness comparison."""
+    raise AssertionError(failure_message(op_name=op_name, check=check, what=what, sample=sample,
+                                         detail=detail, upstream=upstream,
+                                         replay_call=replay_call))
 
 
 def assert_close(actual: Any, expected: Any, tol: Tolerance, *, op_name: str, check: str,

@@ -238,9 +238,57 @@ class Target:
     def is_grad_enabled(self) -> bool:
         return bool(self.need("is_grad_enabled")())
 
+    def enable_grad(self) -> contextlib.AbstractContextManager[Any]:
+        return self.need("enable_grad")()
+
     def evaluating(self) -> contextlib.AbstractContextManager[Any]:
         """``no_grad()`` where the target has it; otherwise nothing (forward values only)."""
         return self.no_grad() if self.has("no_grad") else contextlib.nullcontext()
+
+    # ------------------------------------------------------------------ the graph
+    @staticmethod
+    def graph_node(t: Any) -> Any | None:
+        """The node that made ``t`` (ours: ``_ctx``; upstream: ``_grad_fn``; torch-like:
+        ``grad_fn``), or None for a leaf."""
+        for attr in NODE_ATTRS:
+            node = getattr(t, attr, None)
+            if node is not None:
+                return node
+        return None
+
+    def node_inputs(self, node: Any) -> list[Any]:
+        """The tensors a node was computed from (``inputs`` or upstream's ``saved_tensors``)."""
+        for attr in ("inputs", "saved_tensors"):
+            found = getattr(node, attr, None)
+            if found is not None:
+                return [t for t in found if isinstance(t, self.Tensor)]
+        raise lacks("graph introspection (a node's inputs or saved_tensors)")
+
+    @staticmethod
+    def node_backward_name(node: Any) -> str:
+        """The method backward calls on a node: ``backward(grad)``, or upstream's
+        ``apply(grad_output)``."""
+        return "backward" if callable(getattr(node, "backward", None)) else "apply"
+
+    def custom_function(self, forward: Any, backward: Any) -> Any:
+        """``f(*tensors)`` running ``forward(*arrays) -> array`` with ``backward(grad) ->
+        grads`` as its derivative, built on the target's ``Function`` (ours: subclass with
+        ``forward``/``backward`` and the ``apply`` classmethod; upstream: a node class whose
+        ``apply(grad_output)`` is the backward, attached as ``_grad_fn``)."""
+        base = self.need("Function")
+        if isinstance(base.__dict__.get("apply"), classmethod):
+            node = type("Custom", (base,), {"forward": lambda self, *a: forward(*a),
+                                           "backward": lambda self, g: backward(g)})
+            return node.apply
+        node = type("Custom", (base,), {"apply": lambda self, g: backward(g)})
+
+        def call(*tensors: Any) -> Any:
+            out = self.tensor(forward(*(self.array(t) for t in tensors)),
+                              requires_grad=any(t.requires_grad for t in tensors))
+            out._grad_fn = node(*tensors)
+            return out
+
+        return call
 
     # ------------------------------------------------------------------ layers and modes
     def softmax(self, x: Any, dim: int, log: bool = False) -> Any:
@@ -304,6 +352,9 @@ class Target:
 class _Holder:
     def __init__(self, grad: Any) -> None:
         self.grad = grad
+
+
+NODE_ATTRS = ("_ctx", "_grad_fn", "grad_fn")
 
 
 def _accepts(fn: Any, argument: str) -> bool:

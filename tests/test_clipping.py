@@ -1,5 +1,5 @@
 """Gradient clipping (Module 07) against torch: clip_grad_norm / clip_grad_value and their laws
-(see properties/schedules.py), plus the plain contracts: aliases, a single tensor or a
+(see properties/clipping.py), plus the plain contracts: aliases, a single tensor or a
 generator as parameters, no gradients at all, an overflowing norm, and argument errors."""
 
 import math
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from oracles import schedules as oracle
-from properties import schedules as P
+from oracles import clipping as oracle
+from properties import clipping as P
 from properties import target
 
 
@@ -24,6 +24,11 @@ def test_clip_grad_norm_matches_torch(case):
 
 @given(case=P.under_threshold_cases())
 def test_grads_under_the_threshold_are_untouched(case):
+    P.check_clip_grad_norm(case)
+
+
+@given(case=P.at_threshold_cases())
+def test_total_norm_at_max_norm_is_scaled_as_torch_does(case):
     P.check_clip_grad_norm(case)
 
 

@@ -41,6 +41,10 @@ def test_mismatch_treats_equal_nonfinite_values_as_equal_and_nan_as_different():
     tol = Tolerance(1e-7, 1e-7)
     assert report.Mismatch(np.array([np.inf, np.nan]), np.array([np.inf, np.nan]), tol).ok
     assert not report.Mismatch(np.array([np.nan]), np.array([1.0]), tol).ok
+    # a finite value where the reference is NaN or inf is a mismatch too (rtol * inf is inf)
+    assert not report.Mismatch(np.array([0.0]), np.array([np.nan]), tol).ok
+    assert not report.Mismatch(np.array([1.0]), np.array([np.inf]), tol).ok
+    assert not report.Mismatch(np.array([-np.inf]), np.array([np.inf]), tol).ok
 
 
 @pytest.mark.parametrize("value", [

@@ -11,6 +11,13 @@ from properties.registry import OPS
 from properties.strategies import DTYPES
 
 each_op = pytest.mark.parametrize("op", OPS, ids=str)
+
+
+def each_op_where(prop: str):
+    """Every entry, with those that opt out of ``prop`` skipped and saying why."""
+    return pytest.mark.parametrize("op", [
+        op if op.applies(prop) else pytest.param(op, marks=pytest.mark.skip(reason=op.skips[prop]))
+        for op in OPS], ids=str)
 each_dtype = pytest.mark.parametrize("dtype", DTYPES, ids=str)
 
 
@@ -30,7 +37,7 @@ def test_backward_matches_torch(op, dtype, data):
     checks.check_vjp(op, *checks.draw_case(data, op, dtype))
 
 
-@each_op
+@each_op_where("finite_differences")
 @given(data=st.data())
 def test_backward_matches_finite_differences(op, data):
     checks.fail_fast(op, np.dtype(np.float64))

@@ -142,6 +142,23 @@ def accumulate_leaf_grad(leaf: Any, grad: np.ndarray) -> None:
         leaf.grad = type(leaf)._wrap(leaf.grad.data + grad)
 
 
+def _checked(node: Function, grads: Any) -> tuple[Any, ...]:
+    """A node's gradients, one per input, or an error that says which backward is wrong."""
+    name = type(node).__name__
+    if not isinstance(grads, (tuple, list)):
+        raise RuntimeError(f"{name}.backward must return a tuple of gradients, one per input; "
+                           f"it returned a {type(grads).__name__}")
+    if len(grads) != len(node.inputs):
+        raise RuntimeError(f"{name}.backward returned {len(grads)} gradient(s) for "
+                           f"{len(node.inputs)} inputs: return one per input (None for an "
+                           "input that takes no gradient)")
+    for i, (parent, g) in enumerate(zip(node.inputs, grads)):
+        if g is None and parent.requires_grad:
+            raise RuntimeError(f"{name}.backward returned None for input {i}, which requires "
+                               "grad: return its gradient (zeros if it has no influence)")
+    return tuple(grads)
+
+
 def run_backward(root: Any, grad: np.ndarray) -> None:
     """Propagate ``grad`` (d out / d root) to every leaf reachable from ``root``.
 
@@ -157,8 +174,8 @@ def run_backward(root: Any, grad: np.ndarray) -> None:
         if node is None:
             accumulate_leaf_grad(tensor, g)
             continue
-        input_grads = node.backward(g)
-        for parent, parent_grad in zip(node.inputs, input_grads, strict=True):
+        input_grads = _checked(node, node.backward(g))
+        for parent, parent_grad in zip(node.inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
             key = id(parent)

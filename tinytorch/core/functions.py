@@ -69,7 +69,27 @@ class Pow(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         p = self.params["exponent"]
+        if p == 0:  # constant 1: gradient 0 everywhere (0 * 0 ** -1 would be NaN at x = 0)
+            return (np.zeros_like(grad),)
         return (grad * p * self.a ** (p - 1),)
+
+
+class PowTensor(Function):
+    """``a ** b`` with a tensor exponent. d/db = a ** b * log(a), taken as 0 where a == 0 and
+    b >= 0 (the limit, and PyTorch's convention); NaN for negative bases, as in PyTorch."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        self.out = a**b
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a, b = self.a, self.b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            to_a = grad * b * a ** (b - 1)
+            log_a = np.where((a == 0) & (b >= 0), 0.0, np.log(a))
+            to_b = grad * self.out * log_a.astype(self.out.dtype)
+        return unbroadcast(to_a, a.shape), unbroadcast(to_b, b.shape)
 
 
 class Exp(Function):
@@ -212,9 +232,13 @@ class Mean(Function):
         self.shape = a.shape
         self.axes = normalize_axes(self.params["axis"], a.ndim)
         self.count = int(np.prod([a.shape[i] for i in self.axes]))
-        return a.mean(axis=self.axes, keepdims=self.params["keepdims"])
+        total = a.sum(axis=self.axes, keepdims=self.params["keepdims"])
+        with np.errstate(invalid="ignore", divide="ignore"):  # a mean of nothing is NaN (torch)
+            return total / total.dtype.type(self.count)
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        if self.count == 0:  # the input is empty: so is its gradient
+            return (np.zeros(self.shape, dtype=grad.dtype),)
         grad = expand_reduced(grad, self.axes, self.params["keepdims"]) / self.count
         return (np.broadcast_to(grad, self.shape).copy(),)
 

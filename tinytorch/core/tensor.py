@@ -157,7 +157,7 @@ class Tensor:
 
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, Tensor):
-            raise TypeError("Tensor ** Tensor is not supported: the exponent must be a number")
+            return F.PowTensor.apply(self, exponent)
         return F.Pow.apply(self, exponent=exponent)
 
     def __matmul__(self, other: Any) -> Tensor:
