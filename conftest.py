@@ -28,7 +28,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-pytest_plugins = ["plugins.examples_log"]  # examples per test, for the mutation runner
+# examples per test (for the mutation runner); JSON per failure and the run summary
+pytest_plugins = ["plugins.examples_log", "plugins.failure_reports"]
 
 TARGET_KEY = pytest.StashKey()
 

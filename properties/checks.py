@@ -118,7 +118,7 @@ def check_forward(op: OpInfo, sample: Sample) -> None:
             detail=""))
     assert_close(actual, oracle_forward(op, sample), op.tolerance(expected_dtype),
                  op_name=op.name, check="forward", what="forward value differs from torch",
-                 sample=sample)
+                 sample=sample, steer=True)
 
 
 def check_vjp(op: OpInfo, sample: Sample, upstream: np.ndarray) -> None:
@@ -133,7 +133,7 @@ def check_vjp(op: OpInfo, sample: Sample, upstream: np.ndarray) -> None:
                 sample=sample, detail="", upstream=upstream))
         assert_close(got, want, tol, op_name=op.name, check="backward",
                      what=f"gradient of input {i} differs from torch", sample=sample,
-                     upstream=upstream)
+                     upstream=upstream, steer=True)
 
 
 def check_grad_shapes(op: OpInfo, sample: Sample, upstream: np.ndarray) -> None:

@@ -15,6 +15,15 @@ from oracles import autodiff
 from oracles import nn as onn
 from properties import target
 from properties.checks import run
+from properties.networks import (  # noqa: F401 (paired: for repro scripts)
+    Weights,
+    build_mlp,
+    flat,
+    mlp_layout,
+    named_parameters,
+    paired,
+    state_of,
+)
 from properties.registry import OpInfo
 from properties.report import assert_close, failure_message
 from properties.strategies import Sample
@@ -120,52 +129,13 @@ def check_shared_input(op: OpInfo, x: np.ndarray, upstream: np.ndarray) -> None:
 # ----------------------------------------------------------------------------- networks
 
 
-def build_mlp(widths: Sequence[int], activation: str, seed: int) -> Any:
-    """A target Sequential (or, for a target without one, a harness Chain of its layers):
-    Linear(w0, w1), act, Linear(w1, w2), act, ..., Linear (no final activation)."""
-    tt = target.get()
-    rng = np.random.default_rng(seed)
-    layers: list[Any] = []
-    classes = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GELU"}
-    for k, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
-        lin = tt.Linear(n_in, n_out)
-        scale = 1.0 / np.sqrt(n_in)
-        tt.with_params(lin,
-                       weight=tt.tensor(rng.uniform(-2 * scale, 2 * scale, (n_in, n_out)), True),
-                       bias=tt.tensor(rng.uniform(-0.5, 0.5, n_out), True))
-        layers.append(lin)
-        if k < len(widths) - 2:
-            layers.append(tt.make(classes[activation]))
-    return tt.sequential(*layers)
-
-
-def named_parameters(model: Any) -> dict[str, Any]:
-    """``{"layers.0.weight": tensor, ...}``: a model's parameters by TinyTorch's names."""
-    return dict(model.named_parameters())
-
-
-def state_of(model: Any) -> dict[str, np.ndarray]:
-    """Copies of a model's parameter values by name (what the torch twins are built from)."""
-    tt = target.get()
-    return {name: tt.array(p).copy() for name, p in named_parameters(model).items()}
-
-
-def mlp_layout(depth: int, activation: str) -> list[str]:
-    layout = []
-    for k in range(depth):
-        layout.append("linear")
-        if k < depth - 1:
-            layout.append(activation)
-    return layout
-
-
 def check_mlp_gradients_match_torch(widths: Sequence[int], activation: str, x: np.ndarray,
-                                    y: np.ndarray, seed: int) -> None:
+                                    y: np.ndarray, weights: Weights) -> None:
     """Every layer's weight and bias, and the input, get the gradient torch's twin gets for an
     MSE loss through the whole stack; a gradient that is all zero where torch's is not is
     reported as a broken chain, naming the first layer it fails to reach."""
     tt = target.get()
-    model = build_mlp(widths, activation, seed)
+    model = build_mlp(widths, activation, weights)
     xt = tt.tensor(x, requires_grad=True)
     loss = tt.MSELoss()(model(xt), tt.tensor(y))
     loss.backward()
@@ -176,9 +146,9 @@ def check_mlp_gradients_match_torch(widths: Sequence[int], activation: str, x: n
     ref.backward()
     want = onn.parameter_grads(twin)
     want["input"] = inp.grad.numpy()
-    sample = Sample((x, y), {"widths": tuple(widths), "activation": activation, "seed": seed})
+    sample = Sample((x, y, *flat(weights)), {"widths": tuple(widths), "activation": activation})
     replay = ("laws.check_mlp_gradients_match_torch(kwargs['widths'], kwargs['activation'], "
-              "*arrays, kwargs['seed'])")
+              "arrays[0], arrays[1], laws.paired(arrays[2:]))")
     tol = tolerance_for(tt.array(xt).dtype)  # the dtype the target computed in
     assert_close(tt.array(loss), ref.detach().numpy(), tol, op_name="mlp", check="loss",
                  what="loss differs from the torch twin", sample=sample, replay_call=replay)
@@ -196,11 +166,12 @@ def check_mlp_gradients_match_torch(widths: Sequence[int], activation: str, x: n
 
 
 def check_batch_mean_is_mean_of_per_sample(widths: Sequence[int], loss_name: str,
-                                           x: np.ndarray, y: np.ndarray, seed: int) -> None:
+                                           x: np.ndarray, y: np.ndarray,
+                                           weights: Weights) -> None:
     """With a batch-mean loss, each parameter's gradient is the average of the gradients the
     samples give one at a time (a closed form: no torch needed)."""
     tt = target.get()
-    model = build_mlp(widths, "tanh", seed)
+    model = build_mlp(widths, "tanh", weights)
     loss_fn = tt.make(loss_name)
     params = named_parameters(model)
 
@@ -212,11 +183,11 @@ def check_batch_mean_is_mean_of_per_sample(widths: Sequence[int], loss_name: str
 
     whole = grads_for(slice(None))
     per_sample = [grads_for(slice(i, i + 1)) for i in range(len(x))]
-    sample = Sample((x, y), {"widths": tuple(widths), "loss": loss_name, "seed": seed})
+    sample = Sample((x, y, *flat(weights)), {"widths": tuple(widths), "loss": loss_name})
     for name in params:
         mean = np.mean([g[name] for g in per_sample], axis=0)
         assert_close(whole[name], mean, tolerance_for(whole[name].dtype), op_name=loss_name,
                      check="batch mean", sample=sample, replay_call=(
                          "laws.check_batch_mean_is_mean_of_per_sample(kwargs['widths'], "
-                         "kwargs['loss'], *arrays, kwargs['seed'])"),
+                         "kwargs['loss'], arrays[0], arrays[1], laws.paired(arrays[2:]))"),
                      what=f"gradient of {name} over the batch is not the mean of per-sample ones")

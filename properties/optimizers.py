@@ -35,7 +35,7 @@ from hypothesis.extra import numpy as hnp
 from oracles import optim as oracle
 from properties import strategies as S
 from properties import target
-from properties.report import assert_close, failure_message, literal
+from properties.report import assert_close, fail, literal
 from properties.strategies import Sample
 from properties.tolerances import Tolerance, tolerance_for
 
@@ -224,28 +224,6 @@ def _replay(check: str, *args: Any) -> str:
             f"optimizers.{check}(\n    " + ",\n    ".join(literal(a) for a in args) + ",\n)")
 
 
-def _fail(kind: str, check: str, what: str, sample: Sample, replay: str) -> None:
-    raise AssertionError(failure_message(op_name=kind, check=check, what=what, sample=sample,
-                                         detail="", replay_call=replay))
-
-
-def _assert_tracks(actual: Any, expected: Any, magnitude: np.ndarray, *, kind: str, check: str,
-                   what: str, sample: Sample, replay: str) -> None:
-    """``actual`` within ``atol + rtol * max(|expected|, magnitude)`` elementwise (see the module
-    docstring); elements inside that budget are reported as equal, the others as they are."""
-    tol = tolerance_for(compute_dtype())
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    if actual.shape == expected.shape:
-        with np.errstate(invalid="ignore", over="ignore"):
-            budget = tol.atol + tol.rtol * np.maximum(np.abs(expected), magnitude)
-            within = np.abs(actual - expected) <= budget
-        actual = np.where(within, expected, actual)
-        what += " (budget: rtol x the largest magnitude it held so far)"
-    assert_close(actual, expected, tol, op_name=kind, check=check, what=what, sample=sample,
-                 replay_call=replay)
-
-
 # ----------------------------------------------------------------------------- target runs
 
 
@@ -285,41 +263,46 @@ def check_optimizer_matches_torch(kind: str, hyper: dict[str, Any],
     params = _target_params(initial)
     opt = make_target_optimizer(kind, params, hyper)
     seen: dict[Any, np.ndarray] = {("param", i): np.abs(a) for i, a in enumerate(initial)}
+    # rtol applies to the largest magnitude each value held so far (see the module docstring)
+    tol = tolerance_for(compute_dtype())
 
     for k, (row, ref) in enumerate(zip(grads, want), start=1):
         _step(opt, params, row, None if lrs is None else lrs[k - 1])
         check = f"step {k}"
         for i, p in enumerate(params):
             if tt.array(p).dtype != compute_dtype():
-                _fail(kind, check, f"parameter {i} changed dtype to {tt.array(p).dtype}",
-                      sample, replay)
-            _assert_tracks(tt.array(p), ref["params"][i], seen[("param", i)], kind=kind,
-                           check=check, what=f"parameter {i} differs from torch's after step {k}",
-                           sample=sample, replay=replay)
+                fail(kind, check, f"parameter {i} changed dtype to {tt.array(p).dtype}",
+                     sample, replay_call=replay)
+            assert_close(tt.array(p), ref["params"][i], tol, scale=seen[("param", i)],
+                         op_name=kind, check=check, sample=sample, replay_call=replay,
+                         what=f"parameter {i} differs from torch's after step {k}")
             seen[("param", i)] = np.maximum(seen[("param", i)], np.abs(ref["params"][i]))
 
         got_state = opt.state_dict()["state"]
         want_state = {i: s for i, s in enumerate(ref["state"]) if s}
         if set(got_state) != set(want_state):
-            _fail(kind, check, f"after step {k} the optimizer has state for parameters "
-                  f"{sorted(got_state)}, torch for {sorted(want_state)} (a parameter whose grad "
-                  "is None must be skipped entirely: no update, no state)", sample, replay)
+            fail(kind, check, f"after step {k} the optimizer has state for parameters "
+                 f"{sorted(got_state)}, torch for {sorted(want_state)} (a parameter whose grad "
+                 "is None must be skipped entirely: no update, no state)",
+                 sample, replay_call=replay)
         for i, buffers in want_state.items():
             if set(got_state[i]) != set(buffers):
-                _fail(kind, check, f"after step {k} parameter {i} has buffers "
-                      f"{sorted(got_state[i])}, torch has {sorted(buffers)}", sample, replay)
+                fail(kind, check, f"after step {k} parameter {i} has buffers "
+                     f"{sorted(got_state[i])}, torch has {sorted(buffers)}",
+                     sample, replay_call=replay)
             for name, value in buffers.items():
                 got = got_state[i][name]
                 if name == "step":
                     if got != value:
-                        _fail(kind, check, f"after step {k} parameter {i} has step count {got!r},"
-                              f" torch {value} (counts are per parameter: a step with grad None "
-                              "does not count)", sample, replay)
+                        fail(kind, check, f"after step {k} parameter {i} has step count {got!r},"
+                             f" torch {value} (counts are per parameter: a step with grad None "
+                             "does not count)", sample, replay_call=replay)
                     continue
                 key = ("buffer", i, name)
-                _assert_tracks(got, value, seen.get(key, np.zeros(np.shape(value))), kind=kind,
-                               check=check, what=f"buffer {name!r} of parameter {i} differs from "
-                               f"torch's after step {k}", sample=sample, replay=replay)
+                assert_close(got, value, tol, scale=seen.get(key, 0.0), op_name=kind,
+                             check=check, sample=sample, replay_call=replay,
+                             what=f"buffer {name!r} of parameter {i} differs from torch's after "
+                             f"step {k}")
                 seen[key] = np.maximum(seen.get(key, 0.0), np.abs(value))
 
 
@@ -338,24 +321,6 @@ def _plain(tree: Any, where: str = "state_dict()") -> Any:
         raise AssertionError(f"{where} is a {type(tree).__name__}: leaves must be "
                              "float/int/bool/str/ndarray")
     return tree
-
-
-def _same_tree(got: Any, want: Any, where: str) -> str | None:
-    """Where two state dicts differ (bit for bit), or None."""
-    if isinstance(want, dict):
-        if not isinstance(got, dict) or set(got) != set(want):
-            return f"{where}: keys {sorted(got) if isinstance(got, dict) else got!r} != " \
-                   f"{sorted(want)}"
-        for k in want:
-            found = _same_tree(got[k], want[k], f"{where}[{k!r}]")
-            if found:
-                return found
-        return None
-    if isinstance(want, np.ndarray):
-        same = isinstance(got, np.ndarray) and got.dtype == want.dtype and np.array_equal(
-            got, want, equal_nan=True)
-        return None if same else f"{where}: arrays differ"
-    return None if (type(got) is type(want) and got == want) else f"{where}: {got!r} != {want!r}"
 
 
 def check_state_dict_round_trip(kind: str, hyper: dict[str, Any],
@@ -385,13 +350,15 @@ def check_state_dict_round_trip(kind: str, hyper: dict[str, Any],
     try:
         json.dumps(_plain(saved))
     except (AssertionError, TypeError, ValueError) as error:
-        _fail(kind, "state_dict", f"state_dict() is not plain data: {error}", sample, replay)
+        fail(kind, "state_dict", f"state_dict() is not plain data: {error}",
+        sample, replay_call=replay)
     if saved.get("type") != kind:
-        _fail(kind, "state_dict", f"state_dict()['type'] is {saved.get('type')!r}", sample, replay)
+        fail(kind, "state_dict", f"state_dict()['type'] is {saved.get('type')!r}",
+        sample, replay_call=replay)
     want_hyper = {k: (list(v) if k == "betas" else v) for k, v in hyper.items()}
     if saved.get("hyper") != want_hyper:
-        _fail(kind, "state_dict", f"state_dict()['hyper'] is {saved.get('hyper')!r}, the "
-              f"optimizer was built with {want_hyper!r}", sample, replay)
+        fail(kind, "state_dict", f"state_dict()['hyper'] is {saved.get('hyper')!r}, the "
+             f"optimizer was built with {want_hyper!r}", sample, replay_call=replay)
     snapshot = [tt.array(p).copy() for p in first_params]
     for row in grads[split:]:  # a state dict that aliases live buffers changes here
         _step(first, first_params, row, None)
@@ -405,10 +372,10 @@ def check_state_dict_round_trip(kind: str, hyper: dict[str, Any],
         assert_close(tt.array(p), tt.array(q), EXACT, op_name=kind, check="state_dict resume",
                      what=f"parameter {i} after save at step {split}, load, continue differs "
                      "from the uninterrupted run", sample=sample, replay_call=replay)
-    found = _same_tree(resumed.state_dict(), straight.state_dict(), "state_dict()")
-    if found:
-        _fail(kind, "state_dict resume", f"after save at step {split}, load, continue, the "
-              f"state differs from the uninterrupted run: {found}", sample, replay)
+    assert_close(resumed.state_dict(), straight.state_dict(), EXACT, check_dtype=True,
+                 op_name=kind, check="state_dict resume", sample=sample, replay_call=replay,
+                 what=f"after save at step {split}, load, continue, state_dict() differs from "
+                 "the uninterrupted run's")
 
 
 def corruptions(kind: str) -> tuple[str, ...]:
@@ -478,12 +445,11 @@ def check_bad_state_dict_changes_nothing(kind: str, hyper: dict[str, Any],
     except (KeyError, ValueError, TypeError):
         pass
     else:
-        _fail(kind, "load_state_dict", f"a state dict with a bad {corruption} was accepted",
-              sample, replay)
-    found = _same_tree(opt.state_dict(), before, "state_dict()")
-    if found:
-        _fail(kind, "load_state_dict", f"a rejected load ({corruption}) still changed the "
-              f"optimizer: {found}", sample, replay)
+        fail(kind, "load_state_dict", f"a state dict with a bad {corruption} was accepted",
+             sample, replay_call=replay)
+    assert_close(opt.state_dict(), before, EXACT, check_dtype=True, op_name=kind,
+                 check="load_state_dict", sample=sample, replay_call=replay,
+                 what=f"a rejected load ({corruption}) still changed state_dict()")
     for i, (p, v) in enumerate(zip(params, values)):
         assert_close(tt.array(p), v, EXACT, op_name=kind, check="load_state_dict",
                      what=f"a rejected load ({corruption}) changed parameter {i}", sample=sample,
@@ -520,14 +486,15 @@ def check_zero_grad_matches_torch(kind: str, initial: Sequence[np.ndarray],
         for i, (p, w) in enumerate(zip(params, ref)):
             got = tt.grad(p)
             if (got is None) != (w is None):
-                _fail(kind, "zero_grad", f"after {label} parameter {i}'s grad is "
-                      f"{'None' if got is None else 'set'}, torch's is "
-                      f"{'None' if w is None else 'set'}", sample, replay)
+                fail(kind, "zero_grad", f"after {label} parameter {i}'s grad is "
+                     f"{'None' if got is None else 'set'}, torch's is "
+                     f"{'None' if w is None else 'set'}", sample, replay_call=replay)
             if got is None:
                 continue
             if got.dtype != tt.array(p).dtype:
-                _fail(kind, "zero_grad", f"after {label} parameter {i}'s grad has dtype "
-                      f"{got.dtype}, not the parameter's {tt.array(p).dtype}", sample, replay)
+                fail(kind, "zero_grad", f"after {label} parameter {i}'s grad has dtype "
+                     f"{got.dtype}, not the parameter's {tt.array(p).dtype}",
+                     sample, replay_call=replay)
             assert_close(got, w, EXACT, op_name=kind, check="zero_grad", sample=sample,
                          what=f"after {label} parameter {i}'s grad differs from torch's",
                          replay_call=replay)

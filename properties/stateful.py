@@ -16,14 +16,30 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from oracles import training as otraining
+from properties import strategies as S
 from properties import target
-from properties.laws import build_mlp, mlp_layout, named_parameters, state_of
-from properties.report import assert_close, failure_message, replay_as
+from properties.networks import (
+    Weights,
+    build_mlp,
+    mlp_layout,
+    mlp_weights,
+    named_parameters,
+    other_weights,
+    state_of,
+)
+from properties.report import assert_close, failure_message, literal, replay_as
 from properties.strategies import Sample
-from properties.training import on_tensor_scale, trajectory_tolerance
+from properties.training import tensor_scale, trajectory_tolerance
 
 WIDTHS = (2, 3, 2)
 TOTAL_EPOCHS = 4
+def batches(max_rows: int, min_rows: int = 1) -> st.SearchStrategy:
+    """(x, y) for an MSE step: 1-3 rows of inputs and targets in [-2, 2], drawn (so a failing
+    sequence shrinks to small, readable batches)."""
+    return st.integers(min_rows, max_rows).flatmap(lambda n: st.tuples(
+        S.values(np.float64, (n, WIDTHS[0]), -2, 2), S.values(np.float64, (n, WIDTHS[-1]), -2, 2)))
+
+
 HYPER = {
     "SGD": {"lr": 0.1, "momentum": 0.9, "nesterov": True},
     "Adam": {"lr": 0.05, "amsgrad": True},
@@ -32,15 +48,18 @@ HYPER = {
 
 
 class LockstepMachine(RuleBasedStateMachine):
-    @initialize(kind=st.sampled_from(sorted(HYPER)), seed=st.integers(0, 1000))
-    def setup(self, kind: str, seed: int) -> None:
-        self.steps = [f"machine.setup(kind={kind!r}, seed={seed!r})"]
+    """The lockstep rules and invariant; :func:`machine_for` gives the machine of one optimizer
+    (one machine per optimizer, so each gets its share of examples, whatever the seed)."""
+
+    def setup(self, kind: str, weights: Weights) -> None:
+        self.steps = [f"machine.setup(kind={kind!r}, weights={literal(weights)})"]
         tt = target.get()
         self.kind = kind
+        self.weights = weights
         # Only the hyper-parameters the target takes (a twin with the same ones follows).
         self.hyper = {k: v for k, v in HYPER[kind].items() if tt.accepts(kind, k)}
         self.tmp = tempfile.TemporaryDirectory()
-        self._build_target(build_mlp(WIDTHS, "tanh", seed))
+        self._build_target(build_mlp(WIDTHS, "tanh", weights))
         self.twin = otraining.LockstepTwin(
             mlp_layout(len(WIDTHS) - 1, "tanh"), state_of(self.model), kind, self.hyper,
             TOTAL_EPOCHS, self.hyper["lr"] / 10)
@@ -60,12 +79,11 @@ class LockstepMachine(RuleBasedStateMachine):
             self.tmp.cleanup()
 
     # ------------------------------------------------------------------ rules
-    @rule(batch=st.integers(1, 3), seed=st.integers(0, 2**16))
-    def forward_backward(self, batch: int, seed: int) -> None:
-        self._record("forward_backward", batch=batch, seed=seed)
+    @rule(xy=batches(3))
+    def forward_backward(self, xy: tuple[np.ndarray, np.ndarray]) -> None:
+        self._record("forward_backward", xy=xy)
         tt = target.get()
-        rng = np.random.default_rng(seed)
-        x, y = rng.uniform(-2, 2, (batch, WIDTHS[0])), rng.uniform(-2, 2, (batch, WIDTHS[-1]))
+        x, y = xy
         tt.backward(tt.MSELoss()(self.model(tt.tensor(x)), tt.tensor(y)))
         self.twin.forward_backward(x, y)
 
@@ -107,20 +125,19 @@ class LockstepMachine(RuleBasedStateMachine):
         self._record("checkpoint_round_trip")
         path = Path(self.tmp.name) / "state.npz"
         self.trainer.save_checkpoint(path)
-        fresh = build_mlp(WIDTHS, "tanh", seed=4242)
+        fresh = build_mlp(WIDTHS, "tanh", other_weights(self.weights))
         target.get().set_mode(fresh, self.model.training)
         self._build_target(fresh)
         self.trainer.load_checkpoint(path)
         self.optimizer.lr = self.twin.lr
         self.twin.drop_grads()
 
-    @rule(seed=st.integers(0, 2**16))
-    def evaluate(self, seed: int) -> None:
+    @rule(xy=batches(3, 3))
+    def evaluate(self, xy: tuple[np.ndarray, np.ndarray]) -> None:
         """Evaluation is invisible to training state: the twin does nothing here."""
-        self._record("evaluate", seed=seed)
+        self._record("evaluate", xy=xy)
         tt = target.get()
-        rng = np.random.default_rng(seed)
-        x, y = rng.uniform(-2, 2, (3, WIDTHS[0])), rng.uniform(-2, 2, (3, WIDTHS[-1]))
+        x, y = xy
         loader = [(tt.tensor(x[:2]), tt.tensor(y[:2])), (tt.tensor(x[2:]), tt.tensor(y[2:]))]
         self.trainer.evaluate(loader)
 
@@ -131,12 +148,12 @@ class LockstepMachine(RuleBasedStateMachine):
         self.twin.train(mode)
 
     def _record(self, rule: str, **kwargs: Any) -> None:
-        args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        args = ", ".join(f"{k}={literal(v)}" for k, v in kwargs.items())
         self.steps.append(f"machine.{rule}({args})")
 
     def replay_script(self) -> str:
         """The calls so far, each followed by the lockstep check: a failure replays alone."""
-        lines = ["from properties.stateful import LockstepMachine", "",
+        lines = ["import numpy as np", "from properties.stateful import LockstepMachine", "",
                  "machine = LockstepMachine()"]
         for step in self.steps:
             lines += [step, "machine.in_lockstep()"]
@@ -156,7 +173,7 @@ class LockstepMachine(RuleBasedStateMachine):
 
         def same(got: Any, want: Any, what: str) -> None:
             tol = trajectory_tolerance()
-            assert_close(on_tensor_scale(got, want, tol), want, tol, op_name="lockstep",
+            assert_close(got, want, tol, scale=tensor_scale(want), op_name="lockstep",
                          check="invariant", what=what, sample=sample)
 
         def fail(what: str) -> None:
@@ -190,3 +207,15 @@ class LockstepMachine(RuleBasedStateMachine):
                 same(np.asarray(got_state[i][name], dtype=np.float64),
                      np.asarray(value, dtype=np.float64),
                      f"optimizer buffer {name!r} of parameter {i} differs from torch's")
+
+
+def machine_for(kind: str) -> type[LockstepMachine]:
+    """The lockstep machine of one optimizer: it starts from drawn weights."""
+
+    class Machine(LockstepMachine):
+        @initialize(weights=mlp_weights(WIDTHS))
+        def start(self, weights: Weights) -> None:
+            self.setup(kind, weights)
+
+    Machine.__name__ = Machine.__qualname__ = f"Lockstep{kind}"
+    return Machine

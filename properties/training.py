@@ -19,8 +19,16 @@ from hypothesis import strategies as st
 
 from oracles import schedules as oschedules
 from oracles import training as otraining
+from properties import strategies as S
 from properties import target
-from properties.laws import build_mlp, mlp_layout, state_of
+from properties.networks import (
+    Weights,
+    build_mlp,
+    mlp_layout,
+    mlp_weights,
+    other_weights,
+    state_of,
+)
 from properties.report import assert_close, failure_message, replayable
 from properties.strategies import Sample
 from properties.tolerances import EXACT, Tolerance, tolerance_for, training_tolerance
@@ -47,6 +55,7 @@ class TrainingCase:
     clip_norm: float | None = None
     accumulation_steps: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    weights: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per Linear
 
     def describe(self) -> Sample:
         return Sample((self.x, self.y), {
@@ -67,10 +76,9 @@ def training_cases(draw: st.DrawFn, schedules: bool = True, clipping: bool = Tru
     n_out = draw(st.integers(2 if loss == "CrossEntropyLoss" else 1, 3))
     hidden = draw(st.lists(st.integers(1, 4), max_size=1))
     n = draw(st.integers(2, 10), label="samples")
-    rng = np.random.default_rng(draw(st.integers(0, 2**16), label="data seed"))
-    x = rng.uniform(-2, 2, (n, n_in))
-    y = (rng.integers(0, n_out, n) if loss == "CrossEntropyLoss"
-         else rng.uniform(-2, 2, (n, n_out)))
+    x = draw(S.values(F64, (n, n_in), -2, 2), label="x")
+    y = draw(S.class_targets(n, n_out) if loss == "CrossEntropyLoss"
+             else S.values(F64, (n, n_out), -2, 2), label="y")
     kind = draw(st.sampled_from(["SGD", "AdamW"]), label="optimizer")
     # In float32 a diverging run (lr 0.3 with momentum 0.9) amplifies rounding past any fixed
     # budget; rates that keep training convergent keep the comparison meaningful.
@@ -87,10 +95,12 @@ def training_cases(draw: st.DrawFn, schedules: bool = True, clipping: bool = Tru
         schedule = {"max_lr": hyper["lr"], "min_lr": hyper["lr"] * 0.1, "total_epochs": epochs}
     clip = draw(st.sampled_from([None, 0.05, 0.5])) if clipping else None
     k = draw(st.integers(1, 3), label="accumulation") if accumulation else 1
-    return TrainingCase(x=x, y=y, loss=loss, widths=(n_in, *hidden, n_out), optimizer=kind,
+    widths = (n_in, *hidden, n_out)
+    return TrainingCase(x=x, y=y, loss=loss, widths=widths, optimizer=kind,
                         hyper=hyper, epochs=epochs, batch_size=draw(st.integers(1, 4)),
                         shuffle=draw(st.booleans()), seed=draw(st.integers(0, 100)),
-                        schedule=schedule, clip_norm=clip, accumulation_steps=k)
+                        schedule=schedule, clip_norm=clip, accumulation_steps=k,
+                        weights=draw(mlp_weights(widths), label="weights"))
 
 
 # ----------------------------------------------------------------------------- building
@@ -136,9 +146,10 @@ class EpochLoader:
         return iter([(tt.tensor(x), tt.tensor(y)) for x, y in self.arrays(self.epoch)])
 
 
-def build(case: TrainingCase, weight_seed: int = 7) -> Run:
+def build(case: TrainingCase, weights: Weights | None = None) -> Run:
+    """Model (from ``weights``, by default the case's), optimizer, trainer and loader."""
     tt = target.get()
-    model = build_mlp(case.widths, "tanh", weight_seed)
+    model = build_mlp(case.widths, "tanh", case.weights if weights is None else weights)
     optimizer = tt.make(case.optimizer, model.parameters(), **case.hyper)
     schedule = tt.CosineSchedule(**case.schedule) if case.schedule is not None else None
     trainer = tt.make("Trainer", model, optimizer, tt.make(case.loss), scheduler=schedule,
@@ -163,30 +174,25 @@ def _fail(case: TrainingCase, check: str, what: str) -> None:
                                          sample=case.describe(), detail=""))
 
 
-def on_tensor_scale(got: Any, want: Any, tol: Tolerance) -> np.ndarray:
-    """``got`` with every element inside ``atol + rtol * max|want|`` replaced by ``want``'s.
-
-    Why: a trajectory's rounding error is relative to the largest terms that went through the
-    arithmetic, not to each result. A weight near zero in a tensor whose entries reach 10 carries
-    the absolute error of those terms (in float32, ~1e-6), so the budget is the tensor's scale.
-    The remaining elements are reported as they are."""
-    got = np.asarray(got, dtype=np.float64)
-    want = np.asarray(want, dtype=np.float64)
-    if got.shape != want.shape or want.size == 0:
-        return got
-    scale = np.max(np.abs(want)) if np.all(np.isfinite(want)) else 0.0
-    with np.errstate(invalid="ignore"):
-        within = np.abs(got - want) <= tol.atol + tol.rtol * scale
-    return np.where(within, want, got)
+def tensor_scale(value: Any) -> float:
+    """The largest finite magnitude in ``value`` (0 if none): the scale rtol applies to."""
+    finite = np.abs(np.asarray(value, dtype=np.float64))
+    finite = finite[np.isfinite(finite)]
+    return float(finite.max()) if finite.size else 0.0
 
 
 def _compare_params(case: TrainingCase, check: str, got: dict[str, np.ndarray],
-                    want: dict[str, np.ndarray], what: str, tol: Tolerance | None = None) -> None:
+                    want: dict[str, np.ndarray], what: str, tol: Tolerance | None = None,
+                    slack: dict[str, np.ndarray] | None = None) -> None:
+    """Parameters equal within the trajectory budget, ``rtol`` applied to each tensor's largest
+    entry: a trajectory's rounding error is relative to the largest terms that went through the
+    arithmetic, so a weight near zero carries the absolute error of its tensor's scale."""
     tol = tol or trajectory_tolerance()
+    slack = slack or {}
     for name, value in want.items():
-        assert_close(on_tensor_scale(got[name], value, tol), value, tol, op_name="Trainer",
-                     check=check, what=f"{name}: {what} (budget: rtol x the tensor's largest "
-                     "magnitude)", sample=case.describe())
+        assert_close(got[name], value, tol, scale=tensor_scale(value), slack=slack.get(name),
+                     op_name="Trainer", check=check, what=f"{name}: {what}",
+                     sample=case.describe())
 
 
 # ----------------------------------------------------------------------------- checks
@@ -221,23 +227,11 @@ def check_trainer_matches_torch_loop(case: TrainingCase) -> None:
             slack[key] = 4 * np.abs(np.asarray(got32, np.float64) - np.asarray(ref, np.float64))
     history = run.trainer.history
     for key in ("train_loss", "learning_rates"):
-        got = _within_slack(np.array(history[key]), np.array(twin[key]), slack.get(key))
-        assert_close(got, np.array(twin[key]), trajectory_tolerance(),
-                     op_name="Trainer", check="torch loop", sample=case.describe(),
-                     what=f"history[{key!r}] differs from the torch loop's")
-    got_params = {name: _within_slack(value, twin["params"][name], slack.get(name))
-                  for name, value in state_of(run.model).items()}
-    _compare_params(case, "torch loop", got_params, twin["params"],
-                    "final weights differ from the torch loop's")
-
-
-def _within_slack(got: Any, want: Any, slack: np.ndarray | None) -> np.ndarray:
-    """``got`` with elements within ``slack`` of ``want`` replaced by ``want``'s."""
-    got = np.asarray(got, dtype=np.float64)
-    if slack is None or got.shape != np.shape(want):
-        return got
-    want = np.asarray(want, dtype=np.float64)
-    return np.where(np.abs(got - want) <= slack, want, got)
+        assert_close(np.array(history[key]), np.array(twin[key]), trajectory_tolerance(),
+                     slack=slack.get(key), op_name="Trainer", check="torch loop",
+                     sample=case.describe(), what=f"history[{key!r}] differs from the torch loop's")
+    _compare_params(case, "torch loop", state_of(run.model), twin["params"],
+                    "final weights differ from the torch loop's", slack=slack)
 
 
 @replayable
@@ -253,7 +247,7 @@ def check_resume_equals_uninterrupted(case: TrainingCase, split: int) -> None:
         path = Path(tmp) / "ckpt.npz"
         first.trainer.save_checkpoint(path)
         np.random.seed(12345)  # the checkpoint must restore the RNG, not rely on it
-        second = build(case, weight_seed=99)
+        second = build(case, other_weights(case.weights))
         second.trainer.load_checkpoint(path)
     train_epochs(second, case.epochs - split, case.accumulation_steps)
 
@@ -272,12 +266,9 @@ def check_resume_equals_uninterrupted(case: TrainingCase, split: int) -> None:
                     EXACT)
     if not hasattr(straight.optimizer, "state_dict"):
         return  # optimizer buffers are compared through state_dict only
-    got, want = second.optimizer.state_dict(), straight.optimizer.state_dict()
-    for index, buffers in want["state"].items():
-        for name, value in buffers.items():
-            if not np.array_equal(got["state"].get(index, {}).get(name), value):
-                _fail(case, "resume", f"optimizer buffer {name} of parameter {index} differs "
-                      "after resume")
+    assert_close(second.optimizer.state_dict(), straight.optimizer.state_dict(), EXACT,
+                 check_dtype=True, op_name="Trainer", check="resume", sample=case.describe(),
+                 what="optimizer state_dict() after resume differs from uninterrupted training")
 
 
 @replayable
@@ -321,7 +312,9 @@ def check_evaluate_changes_nothing(case: TrainingCase) -> None:
             if (before is None) != (after is None) or (
                     before is not None and not np.array_equal(before, after)):
                 _fail(case, "evaluate", "evaluate() changed a gradient")
-        _same_tree(case, opt_state, _optimizer_state(run.optimizer), "optimizer state")
+        assert_close(_optimizer_state(run.optimizer), opt_state, EXACT, check_dtype=True,
+                     op_name="Trainer", check="evaluate", sample=case.describe(),
+                     what="evaluate() changed the optimizer's state")
 
 
 def _optimizer_state(optimizer: Any) -> Any:
@@ -330,16 +323,6 @@ def _optimizer_state(optimizer: Any) -> Any:
         return optimizer.state_dict()
     return {k: copy.deepcopy(v) for k, v in vars(optimizer).items()
             if isinstance(v, (int, float, list, dict, np.ndarray))}
-
-
-def _same_tree(case: TrainingCase, a: Any, b: Any, where: str) -> None:
-    if isinstance(a, dict):
-        if set(a) != set(b):
-            _fail(case, "evaluate", f"evaluate() changed the keys of {where}")
-        for k in a:
-            _same_tree(case, a[k], b[k], f"{where}[{k!r}]")
-    elif not np.array_equal(np.asarray(a), np.asarray(b)):
-        _fail(case, "evaluate", f"evaluate() changed {where}")
 
 
 @replayable

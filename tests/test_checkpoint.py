@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from properties import target
+from properties.report import expect_close
 
 
 def _trainer(seed=0, widths=(2, 3, 1)):
@@ -29,8 +30,8 @@ def _snapshot(trainer):
 
 def _assert_untouched(trainer, before):
     params, epoch, step, history = before
-    for name, value in trainer.model.state_dict().items():
-        np.testing.assert_array_equal(value, params[name])
+    expect_close(trainer.model.state_dict(), params,
+                 what="a failed checkpoint load changed the live model's parameters")
     assert (trainer.epoch, trainer.step, trainer.history) == (epoch, step, history)
 
 

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from properties import target
+from properties.report import expect_close
+from properties.tolerances import Tolerance
 
 
 def _module(name):
@@ -27,8 +29,11 @@ def test_linear_regression_learns_y_equals_2x_plus_1():
     for _ in range(100):
         trainer.train_epoch(_loader(x, 2 * x + 1, 8))
     assert trainer.history["train_loss"][-1] < 1e-4 * trainer.history["train_loss"][0]
-    np.testing.assert_allclose(tt.array(model.weight).item(), 2.0, atol=1e-2)
-    np.testing.assert_allclose(tt.array(model.bias).item(), 1.0, atol=1e-2)
+    learned = Tolerance(rtol=1e-7, atol=1e-2)
+    expect_close(tt.array(model.weight).item(), 2.0, learned,
+                 what="the learned weight is not the slope 2 of y = 2x + 1")
+    expect_close(tt.array(model.bias).item(), 1.0, learned,
+                 what="the learned bias is not the intercept 1 of y = 2x + 1")
     assert len(trainer.history["train_loss"]) == trainer.epoch == 100
 
 
@@ -58,7 +63,8 @@ def test_missing_zero_grad_accumulates_gradients():
     tt.MSELoss()(layer(x), y).backward()
     first = tt.grad(layer.weight).copy()
     tt.MSELoss()(layer(x), y).backward()
-    np.testing.assert_array_equal(tt.grad(layer.weight), 2 * first)
+    expect_close(tt.grad(layer.weight), 2 * first,
+                 what="without zero_grad the second gradient is not the sum of both")
 
 
 def test_scheduler_changes_the_learning_rate_every_epoch_and_ends_at_min():

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from properties import checks, mutants, report
+from properties import checks, mutants, records, report
 from properties.registry import OPS, op_named
 from properties.strategies import Sample
 from properties.tolerances import Tolerance
@@ -78,7 +78,11 @@ def test_failure_report_and_repro_script_pinpoint_a_real_bug(tmp_path, monkeypat
     assert "inputs 0: float64 (1, 3)" in message
     assert "mismatched elements: 2 / 3" in message
     assert "target=1.0, reference=0.0" in message
-    script = next(tmp_path.glob("relu-backward-float64.py"))
+    assert not list(tmp_path.iterdir()), "formatting a failure must write no file"
+    noted = records.take_last()
+    assert noted.component == "relu" and noted.property == "backward"
+    assert noted.worst["mismatched"] == 2 and noted.worst["absolute"]["target"] == 1.0
+    script = report.write_repro(noted.script_key, noted.script)
     assert f"python {script}" in message
 
     def replay(mutant):

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from oracles import nn as onn
 from properties import strategies as S
 from properties import target
-from properties.tolerances import tolerance_for
+from properties.report import expect_close
+from properties.tolerances import Tolerance, tolerance_for
 
 F64 = np.dtype(np.float64)
 sizes = st.integers(1, 5)
@@ -76,7 +77,7 @@ def test_linear_forward_matches_torch(n_in, n_out, bias, lead, data):
         want = onn.linear_twin(state)(torch.from_numpy(x.astype(np.float64))).numpy()
     tol = tolerance_for(dtype)
     assert got.dtype == dtype
-    np.testing.assert_allclose(got, want, rtol=tol.rtol, atol=tol.atol)
+    expect_close(got, want, tol, what="Linear forward differs from the torch float64 twin")
 
 
 # ----------------------------------------------------------------------------- Module API
@@ -133,9 +134,10 @@ def test_state_dict_returns_copies():
     for value in state.values():
         value[...] = 0
 
-    for p, old in zip(model.parameters(), before_params):
-        np.testing.assert_array_equal(tt.array(p), old)
-    np.testing.assert_array_equal(tt.array(model(x)), before_out)
+    expect_close([tt.array(p) for p in model.parameters()], before_params,
+                 what="writing into the state_dict's arrays changed the model's parameters")
+    expect_close(tt.array(model(x)), before_out,
+                 what="writing into the state_dict's arrays changed the model's output")
 
 
 @given(widths=st.lists(sizes, min_size=2, max_size=4), batch=st.integers(1, 4), data=st.data())
@@ -144,9 +146,10 @@ def test_load_state_dict_reproduces_outputs_exactly(widths, batch, data):
     source, fresh = mlp(tt, widths), mlp(tt, widths)
     fresh.load_state_dict(source.state_dict())
     x = tt.tensor(data.draw(S.values(np.float32, (batch, widths[0])), label="x"))
-    np.testing.assert_array_equal(tt.array(fresh(x)), tt.array(source(x)))
-    for (name, got), want in zip(fresh.state_dict().items(), source.state_dict().values()):
-        np.testing.assert_array_equal(got, want, err_msg=name)
+    expect_close(tt.array(fresh(x)), tt.array(source(x)),
+                 what="a model after load_state_dict gives different outputs from the source")
+    expect_close(fresh.state_dict(), source.state_dict(),
+                 what="weights after load_state_dict differ from the saved ones")
 
 
 def test_train_and_eval_set_training_on_every_submodule():
@@ -172,14 +175,15 @@ def test_dropout_in_eval_mode_is_the_identity(dtype, shape, p, data):
     tt = target.get()
     x = data.draw(S.values(dtype, shape), label="x")
     out = tt.call_layer(tt.Dropout(p), tt.tensor(x), training=False)
-    np.testing.assert_array_equal(tt.array(out), x)
+    expect_close(tt.array(out), x, what="Dropout in eval mode is not the identity")
 
 
 @given(dtype=dtypes, shape=S.shapes(), data=st.data())
 def test_dropout_with_p_zero_is_the_identity_in_training(dtype, shape, data):
     tt = target.get()
     x = data.draw(S.values(dtype, shape), label="x")
-    np.testing.assert_array_equal(tt.array(tt.Dropout(0.0)(tt.tensor(x))), x)
+    expect_close(tt.array(tt.Dropout(0.0)(tt.tensor(x))), x,
+                 what="Dropout(0) in training is not the identity")
 
 
 @given(dtype=dtypes, shape=S.shapes(), data=st.data())
@@ -189,9 +193,9 @@ def test_dropout_with_p_one_gives_zeros_and_zero_gradient(dtype, shape, data):
     u = data.draw(S.values(dtype, shape), label="upstream")
     xt = tt.tensor(x, requires_grad=True)
     out = tt.Dropout(1.0)(xt)
-    np.testing.assert_array_equal(tt.array(out), np.zeros(shape, dtype))
+    expect_close(tt.array(out), np.zeros(shape, dtype), what="Dropout(1) output is not all zeros")
     tt.backward(out, u)
-    np.testing.assert_array_equal(tt.grad(xt), np.zeros(shape, dtype))
+    expect_close(tt.grad(xt), np.zeros(shape, dtype), what="Dropout(1) gradient is not all zeros")
 
 
 @given(dtype=dtypes, shape=S.shapes(), p=st.floats(0.05, 0.95), data=st.data())
@@ -204,13 +208,13 @@ def test_dropout_in_training_zeroes_or_scales_each_element(dtype, shape, p, data
     got = tt.array(out)
     kept = got != 0
     assert got.dtype == dtype
-    np.testing.assert_allclose(got[kept], x[kept].astype(F64) / (1 - p), rtol=ulps(dtype), atol=0,
-                               err_msg="a kept element is not x / (1 - p)")
+    expect_close(got[kept], x[kept].astype(F64) / (1 - p), Tolerance(rtol=ulps(dtype), atol=0.0),
+                 what="a kept element is not x / (1 - p)")
 
     tt.backward(out, u)
     want = u.astype(F64) * kept / (1 - p)
-    np.testing.assert_allclose(tt.grad(xt), want, rtol=ulps(dtype), atol=0,
-                               err_msg="gradient is not u * mask / (1 - p)")
+    expect_close(tt.grad(xt), want, Tolerance(rtol=ulps(dtype), atol=0.0),
+                 what="gradient is not u * mask / (1 - p)")
 
 
 @given(p=st.floats(0.0, 1.0))
@@ -230,5 +234,7 @@ def test_model_in_eval_mode_is_deterministic_and_skips_dropout(data):
     model.eval()
     x = tt.tensor(data.draw(S.values(np.float32, (3, 4)), label="x"))
     once = tt.array(model(x)).copy()
-    np.testing.assert_array_equal(tt.array(model(x)), once)
-    np.testing.assert_array_equal(tt.array(last(relu(first(x)))), once)
+    expect_close(tt.array(model(x)), once,
+                 what="a model in eval mode gives different outputs on the same input")
+    expect_close(tt.array(last(relu(first(x)))), once,
+                 what="a model in eval mode does not skip Dropout")

@@ -1,8 +1,11 @@
-"""TinyTorch and torch in lockstep under any sequence of training calls (stateful test)."""
+"""TinyTorch and torch in lockstep under any sequence of training calls (stateful tests, one
+machine per optimizer so that each gets its share of examples)."""
 
 from hypothesis import settings
 
-from properties.stateful import LockstepMachine
+from properties.stateful import HYPER, machine_for
 
-LockstepMachine.TestCase.settings = settings(settings.default, stateful_step_count=25)
-TestTrainingLockstep = LockstepMachine.TestCase
+for _kind in sorted(HYPER):
+    _machine = machine_for(_kind)
+    _machine.TestCase.settings = settings(settings.default, stateful_step_count=25)
+    globals()[f"TestLockstep{_kind}"] = _machine.TestCase
