@@ -35,8 +35,12 @@ OP_TESTS = ["tests/test_ops.py", "tests/test_autograd_laws.py"]
 # Which tests guard each component. ``op:EXPR`` is the registry entries whose test ids match the
 # pytest ``-k`` expression EXPR (``op:div`` selects div, rdiv and div_near_zero).
 COMPONENT_TESTS: dict[str, list[str]] = {
+    # The engine's laws over a spread of ops (broadcasting, matmul, a kink, a loss, indexing,
+    # a quotient), not all sixty: an engine bug shows on any op.
     "autograd": ["tests/test_autograd_laws.py", "tests/test_graph.py",
-                 "tests/test_gradient_flow.py"],
+                 "tests/test_gradient_flow.py", "-k",
+                 "test_graph or test_gradient_flow or add or matmul or relu or mse_loss "
+                 "or getitem or div"],
     "layers": ["tests/test_layers.py"],
     "data": ["tests/test_dataloader.py"],
     "optimizers": ["tests/test_optimizers.py", "tests/test_training_stateful.py"],
