@@ -102,3 +102,37 @@ mutant("optimizer_steps_params_without_grad", "optimizers",
 mutant("zero_grad_keeps_grads", "optimizers",
        "optimizer.zero_grad() leaves every gradient in place",
        optimizers__Optimizer__zero_grad=lambda orig: lambda self, set_to_none=True: None)
+
+# ----------------------------------------------------------------------------- dtypes
+
+
+def _moments_in_float64(orig: Any) -> Any:
+    def update(self: Any, index: int, p: Any, grad: np.ndarray) -> None:
+        orig(self, index, p, grad)
+        buffers = self.state[index]
+        for name, value in buffers.items():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                buffers[name] = value.astype(np.float64)
+
+    return update
+
+
+mutant("adam_moments_in_float64", "dtypes",
+       "Adam keeps its moments in float64 whatever the parameters' dtype (np.zeros(shape)): "
+       "the values still track torch's, the memory and arithmetic do not",
+       optimizers__Adam___update=_moments_in_float64)
+
+
+def _step_as_it_goes(orig: Any) -> Any:
+    def step(self: Any) -> None:
+        for index, p in enumerate(self.params):
+            if p.grad is not None:
+                self._update(index, p, self._grad_of(index, p))
+
+    return step
+
+
+mutant("step_not_atomic", "optimizers",
+       "step() checks each gradient as it goes: a bad gradient for parameter 1 raises after "
+       "parameter 0 was already updated",
+       optimizers__Optimizer__step=_step_as_it_goes)

@@ -93,3 +93,18 @@ def _save_without_buffers(orig: Any) -> Any:
 mutant("checkpoint_missing_optimizer_buffers", "checkpoint",
        "save_checkpoint writes the weights but not the optimizer's momentum/Adam buffers",
        training__Trainer__save_checkpoint=_save_without_buffers)
+
+
+def _restores_float64(orig: Any) -> Any:
+    def load_checkpoint(self: Any, path: Any) -> None:
+        orig(self, path)
+        for p in self.model.parameters():
+            p.data = p.data.astype("float64")
+
+    return load_checkpoint
+
+
+mutant("checkpoint_restores_float64", "dtypes",
+       "load_checkpoint restores float32 parameters as float64 (the values are exact, the dtype "
+       "is not)",
+       training__Trainer__load_checkpoint=_restores_float64)

@@ -42,8 +42,11 @@ COMPONENT_TESTS: dict[str, list[str]] = {
                  "test_graph or test_gradient_flow or add or matmul or relu or mse_loss "
                  "or getitem or div"],
     "layers": ["tests/test_layers.py"],
+    "dtypes": ["tests/test_dtypes.py", "tests/test_optimizers.py", "tests/test_checkpoint.py",
+               "tests/test_trainer.py"],
     "data": ["tests/test_dataloader.py"],
-    "optimizers": ["tests/test_optimizers.py", "tests/test_training_stateful.py"],
+    "optimizers": ["tests/test_optimizers.py", "tests/test_training_stateful.py",
+                   "tests/test_atomic.py"],
     "clipping": ["tests/test_clipping.py"],
     "schedules": ["tests/test_schedules.py"],
     "trainer": ["tests/test_trainer.py", "tests/test_convergence.py"],

@@ -113,11 +113,14 @@ class Optimizer:
 
     # ------------------------------------------------------------------ stepping
     def step(self) -> None:
-        """Update every parameter that has a gradient; the others are left exactly as they are."""
-        for index, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            self._update(index, p, self._grad_of(index, p))
+        """Update every parameter that has a gradient; the others are left exactly as they are.
+
+        Every gradient is checked before anything changes: a step that raises (a gradient of the
+        wrong shape, say) leaves all parameters and all state as they were."""
+        grads = [(index, p, self._grad_of(index, p))
+                 for index, p in enumerate(self.params) if p.grad is not None]
+        for index, p, grad in grads:
+            self._update(index, p, grad)
 
     def _update(self, index: int, p: Tensor, grad: np.ndarray) -> None:
         raise NotImplementedError
