@@ -499,3 +499,18 @@ mutant("backward_grads_unchecked", "autograd",
        "or a None silently leave an input without its gradient",
        autograd___checked=lambda orig: lambda node, grads: tuple(grads) + (None,) * max(
            0, len(node.inputs) - len(grads)))
+
+
+def _children_only(orig: Any) -> Any:
+    def modules(self: Any) -> Iterator[Any]:
+        yield self
+        for _, value in self._children():
+            if isinstance(value, _m("layers").Module):
+                yield value  # not value.modules(): grandchildren are missed
+
+    return modules
+
+
+mutant("modes_reach_only_children", "layers",
+       "train()/eval() reach the model's direct children but not their children",
+       layers__Module__modules=_children_only)

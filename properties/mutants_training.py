@@ -108,3 +108,45 @@ mutant("checkpoint_restores_float64", "dtypes",
        "load_checkpoint restores float32 parameters as float64 (the values are exact, the dtype "
        "is not)",
        training__Trainer__load_checkpoint=_restores_float64)
+
+
+def _forgets_stream(orig: Any) -> Any:
+    def load_checkpoint(self: Any, path: Any) -> None:
+        orig(self, path)
+        import numpy as np
+
+        np.random.seed(0)  # as if the random stream were not part of the checkpoint
+
+    return load_checkpoint
+
+
+mutant("checkpoint_forgets_random_stream", "checkpoint",
+       "the checkpoint does not restore the global random stream: Dropout's masks after a "
+       "resume differ from an uninterrupted run's",
+       training__Trainer__load_checkpoint=_forgets_stream)
+
+
+class _NoSetEpoch:
+    """A loader seen without its ``set_epoch``: it runs on its own epoch counter."""
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+
+    def __iter__(self) -> Any:
+        return iter(self._loader)
+
+    def __len__(self) -> int:
+        return len(self._loader)
+
+
+def _never_sets_epoch(orig: Any) -> Any:
+    def train_epoch(self: Any, dataloader: Any, accumulation_steps: int = 1) -> float:
+        return orig(self, _NoSetEpoch(dataloader), accumulation_steps)
+
+    return train_epoch
+
+
+mutant("trainer_never_sets_loader_epoch", "checkpoint",
+       "train_epoch does not tell the loader its epoch: after a resume a fresh loader replays "
+       "epoch 0's shuffle",
+       training__Trainer__train_epoch=_never_sets_epoch)

@@ -77,3 +77,58 @@ def mlp_layout(depth: int, activation: str) -> list[str]:
         if k < depth - 1:
             layout.append(activation)
     return layout
+
+
+# ----------------------------------------------------------------------------- modes
+
+LEAVES = ("Linear", "Dropout", "ReLU")
+MODE_CALLS = ("train()", "eval()", "train(False)", "train(True)")
+
+
+def module_trees(max_depth: int = 3) -> st.SearchStrategy:
+    """Nested Sequential specs: lists of leaf names and nested lists, 1-3 items per level."""
+    leaf = st.sampled_from(LEAVES)
+    return st.recursive(st.lists(leaf, min_size=1, max_size=3),
+                        lambda inner: st.lists(st.one_of(leaf, inner), min_size=1, max_size=3),
+                        max_leaves=3 * max_depth)
+
+
+def build_tree(spec: Any, modules: list[Any]) -> Any:
+    """The target model for ``spec``; every object with a ``training`` flag goes to
+    ``modules`` (in bundled and upstream TinyTorch, activations carry none)."""
+    tt = target.get()
+    layers = []
+    for item in spec:
+        if isinstance(item, list):
+            layers.append(build_tree(item, modules))
+        else:
+            layer = tt.Linear(2, 2) if item == "Linear" else tt.make(item, *(
+                [0.5] if item == "Dropout" else []))
+            if hasattr(layer, "training"):
+                modules.append(layer)
+            layers.append(layer)
+    model = tt.need("Sequential")(*layers)
+    modules.append(model)
+    return model
+
+
+def check_modes_reach_every_submodule(spec: Any, calls: Sequence[str]) -> None:
+    """After each of ``calls`` on the root (``train()``, ``eval()``, ``train(mode)``), every
+    module of the tree, however deep, is in that mode, and the call returned the root."""
+    from properties.report import fail
+    from properties.strategies import Sample
+
+    modules: list[Any] = []
+    root = build_tree(spec, modules)
+    sample = Sample((), {"tree": spec, "calls": tuple(calls)})
+    for k, call in enumerate(calls):
+        mode = call in ("train()", "train(True)")
+        returned = root.eval() if call == "eval()" else root.train(mode) \
+            if call != "train()" else root.train()
+        if returned is not root:
+            fail("Module", "modes", f"{call} returned {type(returned).__name__}, not the model",
+                 sample)
+        wrong = [type(m).__name__ for m in modules if m.training != mode]
+        if wrong:
+            fail("Module", "modes", f"after calls {list(calls[:k + 1])}, {len(wrong)} of "
+                 f"{len(modules)} modules have training={not mode}: {wrong}", sample)

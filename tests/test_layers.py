@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oracles import nn as onn
+from properties import networks, target
 from properties import strategies as S
-from properties import target
 from properties.report import expect_close
 from properties.tolerances import Tolerance, tolerance_for
 
@@ -152,19 +152,10 @@ def test_load_state_dict_reproduces_outputs_exactly(widths, batch, data):
                  what="weights after load_state_dict differ from the saved ones")
 
 
-def test_train_and_eval_set_training_on_every_submodule():
-    tt = target.get()
-    L = tt
-    inner_linear, inner_dropout = L.Linear(2, 2), L.Dropout(0.5)
-    inner = L.Sequential(inner_linear, inner_dropout)
-    outer_linear, outer_dropout = L.Linear(2, 2), L.Dropout(0.5)
-    model = L.Sequential(outer_linear, outer_dropout, inner)
-    everything = [model, outer_linear, outer_dropout, inner, inner_linear, inner_dropout]
-
-    assert model.eval() is model
-    assert [m.training for m in everything] == [False] * len(everything)
-    assert model.train() is model
-    assert [m.training for m in everything] == [True] * len(everything)
+@given(spec=networks.module_trees(),
+       calls=st.lists(st.sampled_from(networks.MODE_CALLS), min_size=1, max_size=4))
+def test_train_and_eval_reach_every_submodule(spec, calls):
+    networks.check_modes_reach_every_submodule(spec, calls)
 
 
 # ----------------------------------------------------------------------------- Dropout

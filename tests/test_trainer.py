@@ -4,6 +4,7 @@ checkpoint resume, evaluate purity, gradient accumulation, the learning rate app
 from hypothesis import given
 from hypothesis import strategies as st
 
+from properties import resume
 from properties import training as T
 
 
@@ -31,3 +32,8 @@ def test_accumulated_micro_batches_equal_one_large_batch(case):
 @given(case=T.training_cases())
 def test_learning_rate_applied_at_each_step_is_the_schedules(case):
     T.check_applied_lr_follows_schedule(case)
+
+
+@given(case=resume.resume_cases())
+def test_resume_restores_dropout_shuffling_moments_and_warmup(case):
+    resume.check_resume_restores_every_stream(case)
