@@ -51,3 +51,14 @@ def vjp(
     return to_numpy(out), [
         np.zeros(np.shape(arrays[i])) if g is None else to_numpy(g) for i, g in zip(wrt, grads)
     ]
+
+
+def error_of(fn: Callable[..., torch.Tensor], arrays: Sequence[np.ndarray],
+             **kwargs: Any) -> type[BaseException] | None:
+    """The exception class torch raises for ``fn(*arrays, **kwargs)``, or None if it runs."""
+    try:
+        with torch.no_grad():
+            fn(*(to_torch(a) for a in arrays), **kwargs)
+    except Exception as e:  # noqa: BLE001 - which error torch raises is the answer
+        return type(e)
+    return None

@@ -273,3 +273,20 @@ def loss_empty_batch() -> SampleFn:
                       {"reduction": d(REDUCTIONS)})
 
     return draw
+
+
+# ----------------------------------------------------------------------------- bad calls
+
+
+def axis_out_of_range(name: str = "axis", keepdims: bool = True) -> SampleFn:
+    """An array (>= 1-D) and an axis just outside ``[-ndim, ndim)``: torch raises IndexError."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        shape = d(S.shapes(min_dims=1, max_dims=3))
+        n = len(shape)
+        bad = d(st.one_of(st.integers(n, n + 2), st.integers(-n - 3, -n - 1)), label=name)
+        kwargs = {name: bad, **({"keepdims": d(st.booleans())} if keepdims else {})}
+        return Sample((d(S.values(dtype, shape)),), kwargs)
+
+    return draw

@@ -126,6 +126,23 @@ def check_shared_input(op: OpInfo, x: np.ndarray, upstream: np.ndarray) -> None:
                  upstream=upstream)
 
 
+def check_bad_call_raises_as_torch(op: OpInfo, sample: Sample) -> None:
+    """A call torch rejects (an axis out of range, say) raises the same kind of error on the
+    target (a subclass counts: NumPy's AxisError is an IndexError), never a silent answer."""
+    expected = autodiff.error_of(op.oracle, sample.arrays, **sample.kwargs)
+    assert expected is not None, f"torch accepts {sample.describe()}: not a bad call"
+    tt = target.get()
+    try:
+        out = op.call(tt, *(tt.tensor(a) for a in sample.arrays), **sample.kwargs)
+    except expected:
+        return
+    except Exception as e:  # noqa: BLE001 - the wrong kind of error is the finding
+        _fail(op.name, "bad call", f"raised {type(e).__name__} ({e}) where torch raises "
+              f"{expected.__name__}", sample)
+    _fail(op.name, "bad call", f"returned a result of shape {np.shape(tt.array(out))} where "
+          f"torch raises {expected.__name__}", sample)
+
+
 # ----------------------------------------------------------------------------- networks
 
 

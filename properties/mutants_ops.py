@@ -514,3 +514,62 @@ def _children_only(orig: Any) -> Any:
 mutant("modes_reach_only_children", "layers",
        "train()/eval() reach the model's direct children but not their children",
        layers__Module__modules=_children_only)
+
+
+def _axes_wrap(orig: Any) -> Any:
+    def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+        if axis is None:
+            return tuple(range(ndim))
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        return tuple(sorted({int(a) % max(ndim, 1) for a in axes})) if ndim else ()
+
+    return normalize_axes
+
+
+mutant("axis_wraps_around", "errors",
+       "an axis out of range wraps around modulo ndim (sum(axis=3) of a 2-D tensor sums axis "
+       "1) instead of raising",
+       functions__normalize_axes=_axes_wrap)
+
+
+mutant("softmax_dim_wraps_around", "errors",
+       "softmax's dim out of range wraps around modulo ndim instead of raising",
+       activations___check_dim=lambda orig: lambda x, dim, name: dim % max(x.ndim, 1))
+
+# ----------------------------------------------------------------------------- call forms
+
+
+def _default(orig: Any, **defaults: Any) -> Any:
+    """``__init__`` with other defaults for the arguments a caller leaves out."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if not args:
+            kwargs = {**defaults, **kwargs}
+        orig(self, *args, **kwargs)
+
+    return __init__
+
+
+mutant("leaky_relu_default_slope", "op:leaky_relu",
+       "LeakyReLU() defaults to a slope of 0.1 (torch: 0.01)",
+       **{"activations.LeakyReLU.__init__": lambda orig: _default(orig, negative_slope=0.1)})
+
+mutant("gelu_default_tanh", "op:gelu",
+       "GELU() defaults to the tanh approximation (torch: the exact erf form)",
+       **{"activations.GELU.__init__": lambda orig: _default(orig, approximate="tanh")})
+
+mutant("loss_default_reduction_sum", "op:loss or cross_entropy",
+       "a loss built without reduction sums (torch: 'mean')",
+       **{"losses.Loss.__init__": lambda orig: _default(orig, reduction="sum")})
+
+
+def _tensor_targets_only(orig: Any) -> Any:
+    def class_indices(targets: Any, num_classes: int, batch: int) -> np.ndarray:
+        return orig(targets.data, num_classes, batch)  # AttributeError for a list
+
+    return class_indices
+
+
+mutant("cross_entropy_needs_tensor_targets", "op:cross_entropy",
+       "cross-entropy reads targets.data: targets given as a list fail",
+       losses__class_indices=_tensor_targets_only)

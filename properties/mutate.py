@@ -42,6 +42,7 @@ COMPONENT_TESTS: dict[str, list[str]] = {
                  "test_graph or test_gradient_flow or add or matmul or relu or mse_loss "
                  "or getitem or div"],
     "layers": ["tests/test_layers.py"],
+    "errors": ["tests/test_errors.py"],
     "dtypes": ["tests/test_dtypes.py", "tests/test_optimizers.py", "tests/test_checkpoint.py",
                "tests/test_trainer.py"],
     "data": ["tests/test_dataloader.py"],

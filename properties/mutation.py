@@ -37,10 +37,12 @@ _ACTIVE: list[contextlib.AbstractContextManager[Mutant]] = []  # held so they ar
 
 
 def mutant(name: str, component: str, bug: str, **patches: Factory) -> None:
-    """Declare a mutant; keyword names are patch paths with ``__`` for dots."""
+    """Declare a mutant; keyword names are patch paths with ``__`` for dots (or dotted paths
+    passed as ``**{"activations.GELU.__init__": ...}``, for dunder attributes)."""
     assert name not in CATALOG, f"duplicate mutant {name}"
-    CATALOG[name] = Mutant(name, component, bug,
-                           {k.replace("__", "."): f for k, f in patches.items()})
+    CATALOG[name] = Mutant(name, component, bug,  # a dotted key is a path as it is
+                           {k if "." in k else k.replace("__", "."): f
+                            for k, f in patches.items()})
 
 
 def _resolve(path: str) -> tuple[Any, str]:

@@ -70,15 +70,50 @@ def _loss(cls_name: str) -> Callable[..., Any]:
     return call
 
 
-# Why finite differences are skipped on the edge entries below.
-AT_KINK = {"finite_differences": "central differences average the one-sided slopes at a kink"}
+# Why properties are skipped on the edge entries below. The engine's laws (accumulation,
+# no_grad, requires_grad, which tensors hold .grad) do not depend on where the inputs sit: the
+# smooth entry of the same op carries them, and examples are spent on the values instead.
+ENGINE = {"autograd_laws": "the engine's laws do not depend on the values: the smooth entry "
+                           "of this op carries them"}
+AT_KINK = {"finite_differences": "central differences average the one-sided slopes at a kink",
+           **ENGINE}
 NEAR_EDGE = {"finite_differences": "the step (1e-6) is as large as the distance to the pole "
-                                   "or domain edge"}
+                                   "or domain edge", **ENGINE}
 AT_EXTREME = {"finite_differences": "at logits of 1e4 a step of 1e-6 is below the rounding "
-                                    "of the objective"}
+                                    "of the objective", **ENGINE}
+CALL_FORM = {prop: "a call form: forward and backward against torch say whether it works; "
+                   "the entry of the usual form carries the other laws"
+             for prop in ("finite_differences", "grad_shapes", "autograd_laws")}
 NAN_ANSWER = {"finite_differences": "the value is NaN (a mean of nothing), as torch's",
               "fp_exceptions": "torch's answer is 0 / 0 = NaN"}
 TIES_SHARE = "tied extremes share the gradient evenly (torch.amax/amin, and max() without dim)"
+
+
+def _loss_default(cls_name: str) -> Callable[..., Any]:
+    """A loss built without ``reduction``: torch's default ('mean') must be the target's."""
+
+    def call(tt: Any, pred: Any, *rest: Any, targets: Any = None) -> Any:
+        return tt.make(cls_name)(pred, rest[0] if rest else tt.tensor(targets))
+
+    return call
+
+
+def _loss_with_plain_targets(cls_name: str, convert: Callable[[Any], Any]) -> Callable[..., Any]:
+    """A loss whose targets come as a list or a NumPy array of another dtype, not a Tensor."""
+
+    def call(tt: Any, pred: Any, *rest: Any, reduction: str, targets: Any = None) -> Any:
+        plain = tt.array(rest[0]) if rest else np.asarray(targets)
+        return tt.make(cls_name, reduction=reduction)(pred, convert(plain))
+
+    return call
+
+
+def _softmax_forward_dim(tt: Any, x: Any, dim: int) -> Any:
+    """``Softmax().forward(x, dim=...)``: the dim given at the call, not the constructor."""
+    module = tt.make("Softmax")
+    if not tt.takes(module.forward, "dim"):
+        raise tt.lacking("core.activations.Softmax.forward(x, dim=...)")
+    return module.forward(x, dim=dim)
 
 
 def _activation(cls_name: str, *arg_names: str) -> Callable[..., Any]:
@@ -183,9 +218,10 @@ OPS: tuple[OpInfo, ...] = (
            convention="where a == b each operand gets half the gradient (torch.maximum)"),
     # --- whole domains: negative bases, poles and domain edges
     OpInfo("pow_negative_base", lambda tt, a, exponent: a**exponent, oops.pow,
-           edges.pow_negative_base(), convention="x ** 0 has gradient 0, at x = 0 too"),
+           edges.pow_negative_base(), convention="x ** 0 has gradient 0, at x = 0 too",
+           skips=ENGINE),
     OpInfo("pow_tensor_exponent", lambda tt, a, b: a**b, oops.pow_tensor,
-           edges.pow_tensor_exponent()),
+           edges.pow_tensor_exponent(), skips=ENGINE),
     OpInfo("div_near_zero", lambda tt, a, b: a / b, oops.div, edges.divide_near_zero(),
            skips=NEAR_EDGE),
     OpInfo("sqrt_near_edge", lambda tt, x: x.sqrt(), oops.sqrt,
@@ -202,9 +238,32 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("bce_at_edges", _loss("BinaryCrossEntropyLoss"), onn.binary_cross_entropy,
            edges.bce_at_edges(), differentiable=(0,), family="loss", skips=NEAR_EDGE),
     OpInfo("sigmoid_huge", _activation("Sigmoid"), onn.sigmoid, gen.unary(-1e3, 1e3),
-           family="activation"),
+           family="activation", skips=ENGINE),
     OpInfo("tanh_huge", _activation("Tanh"), onn.tanh, gen.unary(-1e3, 1e3),
-           family="activation"),
+           family="activation", skips=ENGINE),
+    # --- every public call form: defaults, the forms of Softmax, plain targets
+    OpInfo("leaky_relu_default", _activation("LeakyReLU"), onn.leaky_relu,
+           gen.unary(kinks=[0.0]), family="activation",
+           convention="LeakyReLU() has torch's default slope, 0.01", skips=CALL_FORM),
+    OpInfo("gelu_default", _activation("GELU"), onn.gelu, gen.unary(-4, 4), family="activation",
+           convention="GELU() is the exact (erf) form, torch's default", skips=CALL_FORM),
+    OpInfo("softmax_forward_dim", _softmax_forward_dim, onn.softmax, gen.along_dim(),
+           family="activation", skips=CALL_FORM),
+    OpInfo("softmax_module_dim", lambda tt, x, dim: tt.make("Softmax", dim=dim)(x), onn.softmax,
+           gen.along_dim(), family="activation", skips=CALL_FORM),
+    OpInfo("mse_loss_default", _loss_default("MSELoss"), onn.mse_loss,
+           gen.without(gen.elementwise_loss((-3, 3), (-3, 3)), "reduction"), family="loss",
+           convention="reduction defaults to 'mean', as in torch", skips=CALL_FORM),
+    OpInfo("cross_entropy_default", _loss_default("CrossEntropyLoss"), onn.cross_entropy,
+           gen.without(gen.classification(), "reduction"), family="loss", skips=CALL_FORM),
+    OpInfo("cross_entropy_list_targets", _loss_with_plain_targets("CrossEntropyLoss", list),
+           onn.cross_entropy, gen.classification(), family="loss", skips=CALL_FORM),
+    OpInfo("cross_entropy_int32_targets",
+           _loss_with_plain_targets("CrossEntropyLoss", lambda t: t.astype(np.int32)),
+           onn.cross_entropy, gen.classification(), family="loss", skips=CALL_FORM),
+    OpInfo("mse_loss_int_array_targets",
+           _loss_with_plain_targets("MSELoss", lambda t: t.astype(np.int64)), onn.mse_loss,
+           gen.integer_targets(), differentiable=(0,), family="loss", skips=CALL_FORM),
     # --- empty tensors, where torch defines the result
     OpInfo("sum_empty", lambda tt, x, **kw: x.sum(**kw), oops.sum, edges.reduction_over_empty()),
     OpInfo("mean_empty", lambda tt, x, **kw: x.mean(**kw), oops.mean,

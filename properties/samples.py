@@ -250,3 +250,16 @@ def _classification(d: st.DrawFn, dtype: np.dtype) -> Sample:
 
 def classification() -> SampleFn:
     return _classification
+
+
+def without(sample: SampleFn, *keys: str) -> SampleFn:
+    """``sample`` with the keyword arguments ``keys`` left out: the call form that relies on the
+    default (a loss without ``reduction``, LeakyReLU without a slope)."""
+    return lambda dtype: sample(dtype).map(
+        lambda s: Sample(s.arrays, {k: v for k, v in s.kwargs.items() if k not in keys}))
+
+
+def integer_targets(low: int = -2, high: int = 2) -> SampleFn:
+    """Predictions and integer-valued targets of one shape (exact in any dtype), a reduction."""
+    return lambda dtype: _pair(dtype, lambda t: S.floats(t, -3.0, 3.0),
+                               lambda t: st.integers(low, high).map(float))

@@ -216,6 +216,16 @@ class Target:
         else:
             t.grad = None
 
+    @staticmethod
+    def takes(fn: Any, argument: str) -> bool:
+        """Whether the callable ``fn`` accepts ``argument`` by name."""
+        return _accepts(fn, argument)
+
+    @staticmethod
+    def lacking(what: str) -> Missing:
+        """The skip to raise for a feature the target does not have (``target lacks ...``)."""
+        return lacks(what)
+
     def need_attribute(self, obj: Any, attribute: str, where: str) -> Any:
         """``obj.attribute``, or skip the test: ``target lacks <where>``."""
         if not hasattr(obj, attribute):

@@ -70,12 +70,16 @@ class TrainingCase:
 
 @st.composite
 def training_cases(draw: st.DrawFn, schedules: bool = True, clipping: bool = True,
-                   accumulation: bool = True) -> TrainingCase:
+                   accumulation: tuple[int, int] = (1, 3)) -> TrainingCase:
+    """A small training run. ``accumulation`` bounds the micro-batches per step; there are
+    always enough samples for one full accumulated step (no vacuous case)."""
     loss = draw(st.sampled_from(["MSELoss", "CrossEntropyLoss"]), label="loss")
     n_in = draw(st.integers(1, 3))
     n_out = draw(st.integers(2 if loss == "CrossEntropyLoss" else 1, 3))
     hidden = draw(st.lists(st.integers(1, 4), max_size=1))
-    n = draw(st.integers(2, 10), label="samples")
+    batch_size = draw(st.integers(1, 4), label="batch_size")
+    k = draw(st.integers(*accumulation), label="accumulation")
+    n = draw(st.integers(max(2, batch_size * k), max(10, batch_size * k)), label="samples")
     x = draw(S.values(F64, (n, n_in), -2, 2), label="x")
     y = draw(S.class_targets(n, n_out) if loss == "CrossEntropyLoss"
              else S.values(F64, (n, n_out), -2, 2), label="y")
@@ -94,10 +98,9 @@ def training_cases(draw: st.DrawFn, schedules: bool = True, clipping: bool = Tru
     if schedules and draw(st.booleans(), label="use schedule"):
         schedule = {"max_lr": hyper["lr"], "min_lr": hyper["lr"] * 0.1, "total_epochs": epochs}
     clip = draw(st.sampled_from([None, 0.05, 0.5])) if clipping else None
-    k = draw(st.integers(1, 3), label="accumulation") if accumulation else 1
     widths = (n_in, *hidden, n_out)
     return TrainingCase(x=x, y=y, loss=loss, widths=widths, optimizer=kind,
-                        hyper=hyper, epochs=epochs, batch_size=draw(st.integers(1, 4)),
+                        hyper=hyper, epochs=epochs, batch_size=batch_size,
                         shuffle=draw(st.booleans()), seed=draw(st.integers(0, 100)),
                         schedule=schedule, clip_norm=clip, accumulation_steps=k,
                         weights=draw(mlp_weights(widths), label="weights"))

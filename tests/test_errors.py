@@ -4,8 +4,11 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from properties import target
+from properties import checks, edges, laws, target
+from properties.registry import op_named
 
 # The bundled package's own error wording (a target is judged on behaviour, not words).
 pytestmark = pytest.mark.bundled_only
@@ -134,3 +137,17 @@ CASES = [
 def test_bad_input_raises_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call(target.get())
+
+
+# Calls torch rejects, over the registry entries that take an axis: the same kind of error.
+AXIS_OPS = [("sum", "axis"), ("mean", "axis"), ("max", "axis"), ("min", "axis"),
+            ("softmax", "dim"), ("log_softmax", "dim")]
+
+
+@pytest.mark.parametrize(("name", "argument"), AXIS_OPS, ids=[n for n, _ in AXIS_OPS])
+@given(data=st.data())
+def test_an_axis_out_of_range_raises_as_in_torch(name, argument, data):
+    op = op_named(name)
+    sample = data.draw(edges.axis_out_of_range(argument, keepdims=argument == "axis")(
+        checks.compute_dtype()), label="sample")
+    laws.check_bad_call_raises_as_torch(op, sample)

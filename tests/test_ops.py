@@ -3,21 +3,14 @@ backward against finite differences (float64), gradient shapes and dtypes."""
 
 import numpy as np
 import pytest
+from bindings import each_op_where
 from hypothesis import given
 from hypothesis import strategies as st
 
 from properties import checks
-from properties.registry import OPS
 from properties.strategies import DTYPES
 
-each_op = pytest.mark.parametrize("op", OPS, ids=str)
-
-
-def each_op_where(prop: str):
-    """Every entry, with those that opt out of ``prop`` skipped and saying why."""
-    return pytest.mark.parametrize("op", [
-        op if op.applies(prop) else pytest.param(op, marks=pytest.mark.skip(reason=op.skips[prop]))
-        for op in OPS], ids=str)
+each_op = each_op_where("forward and backward")  # no entry opts out of these
 each_dtype = pytest.mark.parametrize("dtype", DTYPES, ids=str)
 
 
@@ -46,7 +39,7 @@ def test_backward_matches_finite_differences(op, data):
     checks.check_finite_differences(op, sample, upstream, seed)
 
 
-@each_op
+@each_op_where("grad_shapes")
 @each_dtype
 @given(data=st.data())
 def test_gradient_shape_and_dtype_match_input(op, dtype, data):

@@ -19,12 +19,12 @@ def test_checkpoint_resume_equals_uninterrupted_training(case, data):
     T.check_resume_equals_uninterrupted(case, split)
 
 
-@given(case=T.training_cases(schedules=False, accumulation=False))
+@given(case=T.training_cases(schedules=False, accumulation=(1, 1)))
 def test_evaluate_changes_nothing(case):
     T.check_evaluate_changes_nothing(case)
 
 
-@given(case=T.training_cases(schedules=False, clipping=False))
+@given(case=T.training_cases(schedules=False, clipping=False, accumulation=(2, 3)))
 def test_accumulated_micro_batches_equal_one_large_batch(case):
     T.check_accumulation_equals_large_batch(case)
 

@@ -116,7 +116,9 @@ class LogSoftmaxFunction(Function):
 
 def _check_dim(x: Tensor, dim: int, name: str) -> int:
     if x.ndim == 0 or not -x.ndim <= dim < x.ndim:
-        raise ValueError(f"{name}: dim {dim} is out of range for a tensor of shape {x.shape}")
+        # AxisError is an IndexError (what torch raises) and a ValueError
+        raise np.exceptions.AxisError(
+            f"{name}: dim {dim} is out of range for a tensor of shape {x.shape}")
     return dim
 
 
