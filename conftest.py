@@ -3,12 +3,16 @@
 Profiles (pick with ``--hypothesis-profile NAME`` or ``TINYTORCH_PROFILE=NAME``):
 
 * ``dev``      few examples, for the edit-test loop; the default on a workstation.
-* ``ci``       the default when ``CI`` is set. Enough examples to kill every catalog mutant,
-               derandomized (same examples on every run and every xdist worker) unless a
-               ``--hypothesis-seed`` is given, in which case that seed drives generation.
-               It *replaces* the ``ci`` profile Hypothesis registers for itself under ``CI``
-               (also derandomized, no database), keeping those choices and setting our count.
-* ``thorough`` 10x the ci examples, randomized, for nightly hunts.
+* ``ci``       the default when ``CI`` is set. Enough examples to kill every catalog mutant, and
+               deterministic: every Hypothesis test's seed is pinned to its name (same
+               examples on every run and every xdist worker) unless a ``--hypothesis-seed``
+               is given. It first replays what the hunts found: the shared example database
+               ``hunts/examples/`` (committed; read-only here). It *replaces* the ``ci``
+               profile Hypothesis registers for itself under ``CI``.
+* ``thorough`` 10x the ci examples, randomized, for nightly runs.
+* ``hunt``     ``thorough`` writing what fails into ``hunts/examples/``: for long hunts with
+               pytest or HypoFuzz (``TINYTORCH_PROFILE=hunt hypothesis fuzz -- tests/``);
+               commit the directory and the next CI run replays the findings first.
 
 The implementation under test is ``--target=MODULE_OR_DIR`` (alias ``--tinytorch-target``) or
 ``TINYTORCH_TARGET`` (default: the bundled ``tinytorch``), see ``properties.locate``; a mutant
@@ -21,12 +25,14 @@ from __future__ import annotations
 
 import os
 import signal
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
 
 # examples per test (for the mutation runner); JSON per failure and the run summary
 pytest_plugins = ["plugins.examples_log", "plugins.failure_reports"]
@@ -34,6 +40,11 @@ pytest_plugins = ["plugins.examples_log", "plugins.failure_reports"]
 TARGET_KEY = pytest.StashKey()
 
 CI_EXAMPLES = 60
+HUNT_DB = Path(os.environ.get("TINYTORCH_HUNT_DB")
+               or Path(__file__).resolve().parent / "hunts" / "examples")
+# Profiles whose runs are reproducible: each test's seed is pinned to its name (see
+# ``_pin_seeds``). Not ``derandomize``, which would also switch the database off.
+PINNED = {"ci", "contract", "mutants"}
 
 settings.register_profile(
     "dev", max_examples=15, deadline=None, print_blob=True,
@@ -42,8 +53,8 @@ settings.register_profile(
     "ci",
     max_examples=CI_EXAMPLES,
     deadline=None,
-    derandomize=True,
-    database=None,
+    derandomize=False,
+    database=ReadOnlyDatabase(DirectoryBasedExampleDatabase(HUNT_DB)),
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -54,10 +65,14 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
+settings.register_profile(
+    "hunt", parent=settings.get_profile("thorough"),
+    database=DirectoryBasedExampleDatabase(HUNT_DB),
+)
 # Contract runs of the suite against fake targets (tests/test_targets.py): few examples,
 # the same ones every time, so "every planted bug is found" is a fact, not a probability.
 settings.register_profile(
-    "contract", max_examples=10, deadline=None, derandomize=True, database=None,
+    "contract", max_examples=10, deadline=None, derandomize=False, database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 # Mutation runs: derandomized, no database, no shrinking (a kill needs one failure, not a
@@ -66,7 +81,7 @@ settings.register_profile(
 MUTANT_EXAMPLES = 25
 settings.register_profile(
     "mutants", parent=settings.get_profile("ci"), max_examples=MUTANT_EXAMPLES,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    database=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 
 
@@ -112,18 +127,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[TARGET_KEY] = tt
     config.addinivalue_line("markers", "bundled_only: tests of the harness and the bundled "
                             "tinytorch itself (mutants, its error wording)")
-    if config.getoption("hypothesis_seed", None) is not None and settings.default.derandomize:
-        # An explicit seed must win over derandomization (which Hypothesis checks first).
-        name = settings.get_current_profile_name()
-        settings.register_profile(f"{name}-seeded", parent=settings.get_profile(name),
-                                  derandomize=False)
-        settings.load_profile(f"{name}-seeded")
     mutant = os.environ.get("TINYTORCH_MUTANT")
     if mutant:
         from properties import mutants
 
         mutants.activate(mutant)
     config.pluginmanager.register(Outcomes(config), "tinytorch-outcomes")
+
+
+def _pin_seeds(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under a pinned profile, give every Hypothesis test a seed made from its name (as
+    ``derandomize`` would), so runs repeat exactly, while the database stays on: the reuse
+    phase replays the hunts' findings first. ``--hypothesis-seed`` overrides the pins."""
+    if (settings.get_current_profile_name() not in PINNED
+            or config.getoption("hypothesis_seed", None) is not None):
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        machine = getattr(item, "cls", None)
+        if hasattr(test, "hypothesis") and getattr(test, "_hypothesis_internal_use_seed",
+                                                   None) is None:
+            seed(zlib.crc32(f"{test.__module__}.{test.__qualname__}".encode()))(test)
+        elif machine is not None and machine.__module__ == "hypothesis.stateful":
+            # A state machine takes no @seed: derandomize it (no database for it, then).
+            machine.settings = settings(machine.settings, derandomize=True, database=None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _pin_seeds(config, items)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

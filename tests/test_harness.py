@@ -5,11 +5,13 @@ import ast
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import settings
+from hypothesis.database import ReadOnlyDatabase
 
 from properties import checks, mutants, records, report
 from properties.registry import OPS, op_named
@@ -132,7 +134,23 @@ def test_profiles_exist_with_the_promised_budgets():
     ci, thorough = settings.get_profile("ci"), settings.get_profile("thorough")
     assert settings.get_profile("dev").max_examples < ci.max_examples
     assert thorough.max_examples >= 10 * ci.max_examples
-    assert ci.derandomize and ci.deadline is None
+    assert ci.deadline is None
+    # ci replays the hunts' findings (read-only); the hunt profile writes them, same place
+    hunt = settings.get_profile("hunt")
+    assert isinstance(ci.database, ReadOnlyDatabase)
+    assert hunt.database == ci.database._wrapped and hunt.max_examples == thorough.max_examples
+
+
+def test_pinned_profiles_give_every_hypothesis_test_a_seed_from_its_name(request):
+    """Under ci (and contract, mutants) runs repeat exactly: each test's seed is its name's."""
+    if settings.get_current_profile_name() not in ("ci", "contract", "mutants"):
+        pytest.skip("the seeds are pinned only under the ci, contract and mutants profiles")
+    tests = [item.obj for item in request.session.items if hasattr(item.obj, "hypothesis")]
+    if not tests:
+        pytest.skip("no Hypothesis test is selected in this run")
+    for test in tests:
+        name = f"{test.__module__}.{test.__qualname__}".encode()
+        assert test._hypothesis_internal_use_seed == zlib.crc32(name), name
 
 
 # ----------------------------------------------------------------------------- registry
