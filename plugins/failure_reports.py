@@ -91,12 +91,43 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     path = _dir(item.config) / "failures" / f"{_slug(item.nodeid)}.json"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if failure.curve and _plot(failure.curve, path.with_suffix(".png"), item.nodeid):
+            record["plot"] = str(path.with_suffix(".png"))
         path.write_text(json.dumps(record, indent=1, default=str) + "\n")
         rep.sections.append(("harness report", f"repro script: python {script}\n"
                                                f"JSON report: {path}"))
     except OSError:
         pass
     return rep
+
+
+def _plot(curve: dict[str, Any], path: Path, title: str) -> bool:
+    """Target against torch along the series, as a PNG; False without matplotlib (the
+    ``plots`` extra) or if drawing fails."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+    except ImportError:
+        return False
+    try:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        nan = float("nan")
+        for key, style in (("reference", "-"), ("target", "--")):
+            values = [nan if v is None else v for v in curve[key]]
+            ax.plot(range(len(values)), values, style, marker="o", markersize=3,
+                    label="torch" if key == "reference" else "target")
+        ax.set_xlabel(curve["label"].split(" by ")[-1] if " by " in curve["label"] else "index")
+        ax.set_ylabel(curve["label"].split(" by ")[0])
+        ax.set_title(title[-70:], fontsize=8)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        return True
+    except Exception:  # noqa: BLE001 - a plot is a convenience; the JSON says it all
+        return False
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -107,6 +138,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         records.dump_accuracy(base / f"accuracy-{worker}.json")
     except OSError:
         pass
+
+
+def _image(failure: dict[str, Any], base: Path) -> str:
+    """The failure's curve as a Markdown image, if one was drawn."""
+    plot = failure.get("plot")
+    return f" ![curve]({Path(plot).relative_to(base)})" if plot else ""
 
 
 def _summary(base: Path) -> tuple[str, list[str]]:
@@ -132,7 +169,7 @@ def _summary(base: Path) -> tuple[str, list[str]]:
                 continue
             ratios = [g["worst"].get("ratio") for g in group if g["worst"]]
             worst = f"{max(ratios):.3g}" if ratios else "-"
-            tests = "<br>".join(f"`{g['test']}`" for g in group)
+            tests = "<br>".join(f"`{g['test']}`" + _image(g, base) for g in group)
             md.append(f"| {prop} | {tests} | {group[0]['what']} | {worst} |")
             terminal.append(f"  {component} x {prop}: {len(group)} tests "
                             f"(worst error / tolerance {worst}): {group[0]['what'][:80]}")

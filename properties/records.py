@@ -60,6 +60,8 @@ class Failure:
     script_key: str
     worst: dict[str, Any] = field(default_factory=dict)
     upstream: dict[str, Any] | None = None
+    # A series worth drawing: {"label": ..., "target": [...], "reference": [...]}
+    curve: dict[str, Any] | None = None
     actual: dict[str, Any] | None = None
     expected: dict[str, Any] | None = None
 
@@ -74,6 +76,19 @@ _last: list[Failure] = []
 
 def note_failure(failure: Failure) -> None:
     _last[:] = [failure]
+
+
+def note_curve(label: str, target: Any, reference: Any) -> None:
+    """Attach a series to the failure just noted (the report draws it)."""
+    if _last:
+        _last[0].curve = {"label": label, "target": _series(target),
+                          "reference": _series(reference)}
+
+
+def _series(values: Any) -> list[float | None]:
+    """A 1-D series as JSON (NaN and inf as None), at most 1000 points."""
+    return [float(v) if np.isfinite(v) else None
+            for v in np.asarray(values, dtype=np.float64).ravel()[:1000]]
 
 
 def take_last() -> Failure | None:

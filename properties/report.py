@@ -299,14 +299,16 @@ def _leaves(actual: Any, expected: Any, path: str = "") -> Iterator[tuple[str, A
 def assert_close(actual: Any, expected: Any, tol: Tolerance, *, op_name: str, check: str,
                  what: str, sample: Any, upstream: np.ndarray | None = None,
                  replay_call: str | None = None, scale: Any = 0.0, slack: Any = None,
-                 check_dtype: bool = False, steer: bool = False) -> None:
+                 check_dtype: bool = False, steer: bool = False, curve: str | None = None) -> None:
     """Fail with a full report unless ``actual`` matches ``expected`` in structure, shape and
     value. Either may be an array, a number, None, or dicts/lists/tuples of them (parameters,
     optimizer state, histories): the report names the first item that differs, "The failure
     occurred for item ['state'][0]['exp_avg']", as ``torch.testing.assert_close`` does.
     ``scale`` and ``slack`` widen the budget as :class:`Mismatch` says; ``check_dtype`` also
     demands equal dtypes (state that must round-trip exactly). Every comparison also feeds the
-    accuracy profile; with ``steer`` it also steers Hypothesis toward larger errors."""
+    accuracy profile; with ``steer`` it also steers Hypothesis toward larger errors. ``curve``
+    names a series (a learning rate by epoch, a loss history): the report draws target against
+    torch, where a person sees at once at which step they part."""
     for path, a, e in _leaves(actual, expected):
         where = f"\n  The failure occurred for item {path}" if path else ""
         mismatch = None
@@ -334,7 +336,10 @@ def assert_close(actual: Any, expected: Any, tol: Tolerance, *, op_name: str, ch
                 if mismatch.ok:
                     continue
                 detail = mismatch.describe()
-        raise AssertionError(failure_message(
+        message = failure_message(
             op_name=op_name, check=check, what=what + (f" (item {path})" if path else ""),
             sample=sample, detail=detail + where, upstream=upstream, replay_call=replay_call,
-            mismatch=mismatch))
+            mismatch=mismatch)
+        if curve is not None and mismatch is not None and np.ndim(a) == 1:
+            records.note_curve(curve, a, e)
+        raise AssertionError(message)

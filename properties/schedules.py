@@ -122,7 +122,7 @@ def check_cosine_schedule(sample: Sample) -> None:
 
     want = oracle.cosine_lrs(max_lr, min_lr, total, total + 1)
     assert_close(lrs[: total + 1], np.array(want), tol, op_name=name, check="torch",
-                 sample=sample, replay_call=replay,
+                 sample=sample, replay_call=replay, curve="learning rate by epoch",
                  what="lr differs from torch's CosineAnnealingLR (index = epoch)")
     _check_flat_after(name, lrs, total, min_lr, tol, sample, replay)
     assert_close(lrs[0], max_lr, tol, op_name=name, check="start", sample=sample,
@@ -154,8 +154,9 @@ def check_warmup_cosine_schedule(sample: Sample) -> None:
 
     want = oracle.warmup_cosine_lrs(max_lr, min_lr, w, total, total + 1, start_factor=sf)
     assert_close(lrs[: total + 1], np.array(want), tol, op_name=name, check="torch",
-                 sample=sample, replay_call=replay, what="lr differs from torch's "
-                 "SequentialLR(LinearLR, CosineAnnealingLR) (index = epoch)")
+                 sample=sample, replay_call=replay, curve="learning rate by epoch",
+                 what="lr differs from torch's SequentialLR(LinearLR, CosineAnnealingLR) "
+                 "(index = epoch)")
     _check_flat_after(name, lrs, total, min_lr, tol, sample, replay)
     if w >= 1:
         assert_close(lrs[0], sf * max_lr, tol, op_name=name, check="warm-up start",

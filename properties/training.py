@@ -232,7 +232,8 @@ def check_trainer_matches_torch_loop(case: TrainingCase) -> None:
     for key in ("train_loss", "learning_rates"):
         assert_close(np.array(history[key]), np.array(twin[key]), trajectory_tolerance(),
                      slack=slack.get(key), op_name="Trainer", check="torch loop",
-                     sample=case.describe(), what=f"history[{key!r}] differs from the torch loop's")
+                     sample=case.describe(), curve=f"{key} by epoch",
+                     what=f"history[{key!r}] differs from the torch loop's")
     _compare_params(case, "torch loop", state_of(run.model), twin["params"],
                     "final weights differ from the torch loop's", slack=slack)
 

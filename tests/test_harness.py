@@ -2,6 +2,7 @@
 registry's coverage, and the one-direction import rule between the four layers."""
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -253,3 +254,32 @@ def test_the_adapter_resolves_names_to_what_a_mutant_patched(name):
         for path in defined_here:
             owner, attr = mutants._resolve(path)
             assert target.get().find(attr) is getattr(owner, attr), path
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+@pytest.mark.bundled_only
+def test_a_failing_property_writes_its_json_report_and_the_run_a_summary(tmp_path):
+    """Under a mutant, the failing schedule property leaves one JSON record with the documented
+    fields (the curve included) and a summary.md grouped by root cause."""
+    env = dict(os.environ, TINYTORCH_MUTANT="cosine_off_by_one_epoch",
+               TINYTORCH_REPRO_DIR=str(tmp_path / "repro"), TINYTORCH_PROFILE="mutants")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "-p", "no:xdist", "tests/test_schedules.py", "-k", "cosine_matches",
+                          f"--report-dir={tmp_path / 'report'}"], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 1, run.stdout[-2000:]
+    (record_path,) = (tmp_path / "report" / "failures").glob("*.json")
+    record = json.loads(record_path.read_text())
+    assert record["schema"] == "tinytorch-harness/failure/1"
+    assert record["component"] == "CosineSchedule" and record["property"] == "torch"
+    assert record["test"].endswith("test_cosine_matches_torch_and_its_laws")
+    assert record["worst"]["ratio"] > 1 and record["worst"]["absolute"]["index"] is not None
+    assert record["replay_command"].startswith("pytest ") and record["reproduce_blob"]
+    assert Path(record["repro_script"]).exists()
+    assert record["curve"]["label"] == "learning rate by epoch"
+    assert len(record["curve"]["target"]) == len(record["curve"]["reference"]) >= 2
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert "### CosineSchedule" in summary and "| torch |" in summary
+    assert "harness report" in run.stdout and "1 failing tests in 1 root causes" in run.stdout
