@@ -15,7 +15,6 @@ import json
 import re
 import shlex
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -203,9 +202,3 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("harness report")
         for line in lines:
             terminalreporter.write_line(line)
-
-
-def iter_failures(base: Path) -> Iterator[dict[str, Any]]:
-    """The failure records of a report directory (for tools and tests)."""
-    for p in sorted(base.glob("failures/*.json")):
-        yield json.loads(p.read_text())

@@ -70,7 +70,7 @@ def _scaled(tol: Tolerance, *arrays: Any) -> Tolerance:
     finite = [np.abs(a[np.isfinite(a)]) for a in (np.asarray(x, dtype=np.float64)
                                                   for x in arrays if x is not None)]
     scale = max((float(f.max()) for f in finite if f.size), default=0.0)
-    return Tolerance(tol.rtol, tol.atol * scale)
+    return tol.scaled(scale)
 
 
 def _norm(arrays: list[np.ndarray], p: float) -> float:

@@ -37,11 +37,10 @@ from properties import strategies as S
 from properties import target
 from properties.report import assert_close, fail, literal
 from properties.strategies import Sample
-from properties.tolerances import Tolerance, tolerance_for
+from properties.tolerances import EXACT, tolerance_for
 
 KINDS = ("SGD", "Adam", "AdamW")
 F64 = np.dtype(np.float64)
-EXACT = Tolerance(rtol=0.0, atol=0.0)
 GRAD_KINDS = ("normal", "zeros", "tiny", "huge", "none")
 # Ordinary gradients are what moves an optimizer's state: drawn three times as often as each
 # special class (and first, so a failure shrinks towards them).

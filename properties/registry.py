@@ -116,7 +116,7 @@ def _softmax_forward_dim(tt: Any, x: Any, dim: int) -> Any:
     return module.forward(x, dim=dim)
 
 
-def _activation(cls_name: str, *arg_names: str) -> Callable[..., Any]:
+def _activation(cls_name: str) -> Callable[..., Any]:
     """Call an activation the upstream way: ``Class(**config)(x)``."""
 
     def call(tt: Any, x: Any, **kwargs: Any) -> Any:
@@ -281,8 +281,3 @@ assert len(BY_NAME) == len(OPS), "duplicate op names in the registry"
 
 def op_named(name: str) -> OpInfo:
     return BY_NAME[name]
-
-
-def where_binary_same_shape() -> tuple[OpInfo, ...]:
-    """Binary ops that accept the same tensor twice (for the shared-input law)."""
-    return tuple(BY_NAME[n] for n in ("add", "sub", "mul", "div", "matmul", "maximum"))

@@ -26,7 +26,7 @@ from oracles import schedules as oracle
 from properties import target
 from properties.report import assert_close, fail
 from properties.strategies import Sample
-from properties.tolerances import EXACT, Tolerance, tolerance_for
+from properties.tolerances import EXACT, ORDER_SLACK_ULPS, Tolerance, tolerance_for
 
 F64 = np.dtype(np.float64)
 
@@ -72,13 +72,12 @@ def warmup_hyper(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _lr_tolerance(max_lr: float) -> Tolerance:
-    tol = tolerance_for(F64)
-    return Tolerance(tol.rtol, tol.atol * max_lr)
+    return tolerance_for(F64).scaled(max_lr)
 
 
 def _slack(max_lr: float) -> float:
     """Rounding slack for order laws (monotone, bounded): a few ulps of ``max_lr``."""
-    return 8 * np.finfo(np.float64).eps * max_lr
+    return ORDER_SLACK_ULPS * np.finfo(np.float64).eps * max_lr
 
 
 def _lrs(schedule: Any, epochs: range, name: str, sample: Sample, replay: str) -> np.ndarray:

@@ -21,6 +21,11 @@ class Tolerance:
     def __str__(self) -> str:
         return f"rtol={self.rtol:g}, atol={self.atol:g}"
 
+    def scaled(self, scale: float) -> Tolerance:
+        """``atol`` in units of ``scale``: for quantities far from the harness's unit scale
+        (learning rates of 1e-5, gradients of 1e30), whose rounding is relative to their size."""
+        return Tolerance(self.rtol, self.atol * scale)
+
 
 EXACT = Tolerance(rtol=0.0, atol=0.0)  # for laws that promise bit-for-bit equality
 
@@ -42,6 +47,22 @@ TRAINING: dict[np.dtype, Tolerance] = {
     np.dtype(np.float64): Tolerance(rtol=1e-6, atol=1e-9),
     np.dtype(np.float32): Tolerance(rtol=1e-4, atol=1e-6),
 }
+
+
+# A float32 trajectory is held to float64 torch within SLACK_FACTOR x the drift torch's own
+# float32 run of the same trajectory shows (momentum and large steps amplify rounding).
+SLACK_FACTOR = 4
+# Order laws of a schedule (monotone, bounded): a few ulps of max_lr.
+ORDER_SLACK_ULPS = 8
+# Values the bundled reference computes in two float64 evaluation orders (clipping's norms).
+FEW_ULPS_F64 = Tolerance(rtol=1e-12, atol=0.0)
+# A value a training run learns (w = 2 in y = 2x + 1): close, not exact.
+LEARNED = Tolerance(rtol=1e-7, atol=1e-2)
+
+
+def rounding(dtype: np.dtype | type, operations: int = 4) -> Tolerance:
+    """The relative rounding of ``operations`` roundings in ``dtype`` (no absolute slack)."""
+    return Tolerance(rtol=operations * float(np.finfo(np.dtype(dtype)).eps), atol=0.0)
 
 
 def tolerance_for(dtype: np.dtype | type) -> Tolerance:

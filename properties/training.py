@@ -31,7 +31,7 @@ from properties.networks import (
 )
 from properties.report import assert_close, failure_message, replayable
 from properties.strategies import Sample
-from properties.tolerances import EXACT, Tolerance, tolerance_for, training_tolerance
+from properties.tolerances import EXACT, SLACK_FACTOR, Tolerance, tolerance_for, training_tolerance
 
 F64 = np.dtype(np.float64)
 def trajectory_tolerance() -> Tolerance:
@@ -227,7 +227,8 @@ def check_trainer_matches_torch_loop(case: TrainingCase) -> None:
         for key in ("train_loss", *twin["params"]):
             ref = twin[key] if key == "train_loss" else twin["params"][key]
             got32 = twin32[key] if key == "train_loss" else twin32["params"][key]
-            slack[key] = 4 * np.abs(np.asarray(got32, np.float64) - np.asarray(ref, np.float64))
+            slack[key] = SLACK_FACTOR * np.abs(np.asarray(got32, np.float64)
+                                               - np.asarray(ref, np.float64))
     history = run.trainer.history
     for key in ("train_loss", "learning_rates"):
         assert_close(np.array(history[key]), np.array(twin[key]), trajectory_tolerance(),

@@ -6,7 +6,7 @@ import pytest
 
 from properties import target
 from properties.report import expect_close
-from properties.tolerances import Tolerance
+from properties.tolerances import LEARNED
 
 
 def _module(name):
@@ -29,11 +29,10 @@ def test_linear_regression_learns_y_equals_2x_plus_1():
     for _ in range(100):
         trainer.train_epoch(_loader(x, 2 * x + 1, 8))
     assert trainer.history["train_loss"][-1] < 1e-4 * trainer.history["train_loss"][0]
-    learned = Tolerance(rtol=1e-7, atol=1e-2)
-    expect_close(tt.array(model.weight).item(), 2.0, learned,
-                 what="the learned weight is not the slope 2 of y = 2x + 1")
-    expect_close(tt.array(model.bias).item(), 1.0, learned,
-                 what="the learned bias is not the intercept 1 of y = 2x + 1")
+    expect_close(tt.array(model.weight).item(), 2.0, LEARNED,
+                 what="the LEARNED weight is not the slope 2 of y = 2x + 1")
+    expect_close(tt.array(model.bias).item(), 1.0, LEARNED,
+                 what="the LEARNED bias is not the intercept 1 of y = 2x + 1")
     assert len(trainer.history["train_loss"]) == trainer.epoch == 100
 
 
@@ -52,7 +51,7 @@ def test_mlp_learns_xor(optimizer):
     for _ in range(300):
         trainer.train_epoch(loader)
     loss, accuracy = trainer.evaluate(loader)
-    assert accuracy == 1.0 and loss < 0.1, f"XOR not learned: loss {loss}, accuracy {accuracy}"
+    assert accuracy == 1.0 and loss < 0.1, f"XOR not LEARNED: loss {loss}, accuracy {accuracy}"
 
 
 def test_missing_zero_grad_accumulates_gradients():

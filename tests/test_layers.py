@@ -13,7 +13,7 @@ from oracles import nn as onn
 from properties import networks, target
 from properties import strategies as S
 from properties.report import expect_close
-from properties.tolerances import Tolerance, tolerance_for
+from properties.tolerances import rounding, tolerance_for
 
 F64 = np.dtype(np.float64)
 sizes = st.integers(1, 5)
@@ -28,10 +28,6 @@ def names(module):
 def away_from_zero(dtype, shape):
     """Values at least 0.1 from 0, so a dropped element (exactly 0) is told from a kept one."""
     return S.values(dtype, shape, elements=S.avoiding(dtype, [0.0], -3.0, 3.0, margin=0.1))
-
-
-def ulps(dtype):
-    return 4 * np.finfo(dtype).eps
 
 
 # ----------------------------------------------------------------------------- Linear
@@ -199,12 +195,12 @@ def test_dropout_in_training_zeroes_or_scales_each_element(dtype, shape, p, data
     got = tt.array(out)
     kept = got != 0
     assert got.dtype == dtype
-    expect_close(got[kept], x[kept].astype(F64) / (1 - p), Tolerance(rtol=ulps(dtype), atol=0.0),
+    expect_close(got[kept], x[kept].astype(F64) / (1 - p), rounding(dtype),
                  what="a kept element is not x / (1 - p)")
 
     tt.backward(out, u)
     want = u.astype(F64) * kept / (1 - p)
-    expect_close(tt.grad(xt), want, Tolerance(rtol=ulps(dtype), atol=0.0),
+    expect_close(tt.grad(xt), want, rounding(dtype),
                  what="gradient is not u * mask / (1 - p)")
 
 
