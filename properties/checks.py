@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from oracles import autodiff
 from properties import target
 from properties.registry import OpInfo, op_named
-from properties.report import Mismatch, assert_close, failure_message
+from properties.report import Mismatch, assert_close, fail
 from properties.strategies import Sample, values
 from properties.tolerances import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP
 
@@ -112,10 +112,10 @@ def check_forward(op: OpInfo, sample: Sample) -> None:
     actual = target.get().array(out)
     expected_dtype = np.result_type(*sample.arrays)
     if actual.dtype != expected_dtype:
-        raise AssertionError(failure_message(
+        fail(
             op_name=op.name, check="forward dtype", sample=sample,
             what=f"output dtype {actual.dtype}, expected {expected_dtype} (the inputs' dtype)",
-            detail=""))
+            detail="")
     assert_close(actual, oracle_forward(op, sample), op.tolerance(expected_dtype),
                  op_name=op.name, check="forward", what="forward value differs from torch",
                  sample=sample, steer=True)
@@ -128,9 +128,9 @@ def check_vjp(op: OpInfo, sample: Sample, upstream: np.ndarray) -> None:
     tol = op.tolerance(sample.arrays[0].dtype)
     for i, got, want in zip(wrt, grads, expected):
         if got is None:
-            raise AssertionError(failure_message(
+            fail(
                 op_name=op.name, check="backward", what=f"input {i} received no gradient",
-                sample=sample, detail="", upstream=upstream))
+                sample=sample, detail="", upstream=upstream)
         assert_close(got, want, tol, op_name=op.name, check="backward",
                      what=f"gradient of input {i} differs from torch", sample=sample,
                      upstream=upstream, steer=True)
@@ -148,9 +148,9 @@ def check_grad_shapes(op: OpInfo, sample: Sample, upstream: np.ndarray) -> None:
         elif g.dtype != x.dtype:
             problem = f"gradient dtype {g.dtype} != input dtype {x.dtype}"
         if problem:
-            raise AssertionError(failure_message(
+            fail(
                 op_name=op.name, check="gradient shape", what=f"input {i}: {problem}",
-                sample=sample, detail="", upstream=upstream))
+                sample=sample, detail="", upstream=upstream)
 
 
 def _objective(op: OpInfo, sample: Sample, upstream: np.ndarray):
@@ -200,7 +200,7 @@ def check_finite_differences(op: OpInfo, sample: Sample, upstream: np.ndarray,
                          FINITE_DIFFERENCE, op_name=op.name, check="finite differences",
                          what=f"gradient of input {i} differs from central differences",
                          sample=sample, upstream=upstream)
-            raise AssertionError(failure_message(
+            fail(
                 op_name=op.name, check="finite differences", sample=sample, upstream=upstream,
                 what=f"directional derivative of input {i}: backward gives {np.sum(g * v)!r}, "
-                f"finite differences {estimate!r}", detail=""))
+                f"finite differences {estimate!r}", detail="")

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from properties import target
-from properties.report import failure_message
+from properties.report import fail
 
 DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 MAX_SAMPLES = 40
@@ -109,11 +109,8 @@ def loader_cases(draw: st.DrawFn, max_samples: int = MAX_SAMPLES,
 
 def _fail(law: str, what: str, case: LoaderCase, problems: list[str]) -> None:
     """Raise the report of law ``law`` (a ``check_*`` name minus the prefix) failing."""
-    raise AssertionError(failure_message(
-        op_name="dataloader", check=law, what=what, sample=case,
-        detail="\n".join(f"  {p}" for p in problems),
-        replay_call=f"from properties.data import replay\nreplay({law!r}, arrays, kwargs)",
-    ))
+    fail("dataloader", law, what, case, "\n".join(f"  {p}" for p in problems),
+         replay_call=f"from properties.data import replay\nreplay({law!r}, arrays, kwargs)")
 
 
 def build(case: LoaderCase, law: str, **overrides: Any) -> Any:

@@ -25,15 +25,9 @@ from properties.networks import (  # noqa: F401 (paired: for repro scripts)
     state_of,
 )
 from properties.registry import OpInfo
-from properties.report import assert_close, failure_message
+from properties.report import assert_close, fail
 from properties.strategies import Sample
 from properties.tolerances import EXACT, tolerance_for
-
-
-def _fail(op_name: str, check: str, what: str, sample: Sample, upstream: Any = None,
-          replay_call: str | None = None) -> None:
-    raise AssertionError(failure_message(op_name=op_name, check=check, what=what, sample=sample,
-                                         detail="", upstream=upstream, replay_call=replay_call))
 
 
 def _grads(inputs: Sequence[Any], wrt: Sequence[int]) -> list[np.ndarray | None]:
@@ -67,8 +61,8 @@ def check_backward_twice_sums(op: OpInfo, sample: Sample, u1: np.ndarray, u2: np
     tt.backward(op.call(tt, *inputs, **sample.kwargs), u2)
     for k, (i, got) in enumerate(zip(wrt, _grads(inputs, wrt))):
         if got is None or not np.array_equal(got, separate[1][k]):
-            _fail(op.name, "zero_grad", f"input {i}: after zero_grad() the next backward does "
-                  "not start from zero (grad differs from a fresh backward)", sample, u2)
+            fail(op.name, "zero_grad", f"input {i}: after zero_grad() the next backward does "
+                 "not start from zero (grad differs from a fresh backward)", sample, upstream=u2)
 
 
 def check_no_grad(op: OpInfo, sample: Sample) -> None:
@@ -79,12 +73,12 @@ def check_no_grad(op: OpInfo, sample: Sample) -> None:
     if any(out is t for t in inputs):
         return  # an identity (e.g. Dropout in eval mode) may return its input, as torch does
     if out.requires_grad:
-        _fail(op.name, "no_grad", "result of an op under no_grad() has requires_grad=True", sample)
+        fail(op.name, "no_grad", "result of an op under no_grad() has requires_grad=True", sample)
     if tt.graph_node(out) is not None:
-        _fail(op.name, "no_grad", "result of an op under no_grad() still holds a graph node",
-              sample)
+        fail(op.name, "no_grad", "result of an op under no_grad() still holds a graph node",
+             sample)
     if not tt.is_grad_enabled():
-        _fail(op.name, "no_grad", "grad mode was not restored on leaving no_grad()", sample)
+        fail(op.name, "no_grad", "grad mode was not restored on leaving no_grad()", sample)
 
 
 def check_requires_grad_propagates(op: OpInfo, sample: Sample, flags: Sequence[bool]) -> None:
@@ -95,23 +89,23 @@ def check_requires_grad_propagates(op: OpInfo, sample: Sample, flags: Sequence[b
     inputs = [tt.tensor(a, requires_grad=f) for a, f in zip(sample.arrays, flags)]
     out = op.call(tt, *inputs, **sample.kwargs)
     if bool(out.requires_grad) != any(flags):
-        _fail(op.name, "requires_grad", f"inputs requires_grad={list(flags)} but result has "
-              f"requires_grad={out.requires_grad}", sample)
+        fail(op.name, "requires_grad", f"inputs requires_grad={list(flags)} but result has "
+             f"requires_grad={out.requires_grad}", sample)
     if not any(flags) or any(out is t for t in inputs):
         return
     tt.backward(out, np.ones(tt.array(out).shape, dtype=tt.array(out).dtype))
     if tt.grad(out) is not None:
-        _fail(op.name, "grad holders", "the result of an op (a non-leaf) holds a .grad after "
-              "backward; torch keeps gradients only on leaves", sample)
+        fail(op.name, "grad holders", "the result of an op (a non-leaf) holds a .grad after "
+             "backward; torch keeps gradients only on leaves", sample)
     for i, (t, f) in enumerate(zip(inputs, flags)):
         g = tt.grad(t)
         if f and (g is None or g.shape != sample.arrays[i].shape):
-            _fail(op.name, "grad holders", f"input {i} requires grad but holds "
-                  f"{'no gradient' if g is None else f'a gradient of shape {g.shape}'} "
-                  "after backward", sample)
+            fail(op.name, "grad holders", f"input {i} requires grad but holds "
+                 f"{'no gradient' if g is None else f'a gradient of shape {g.shape}'} "
+                 "after backward", sample)
         if not f and g is not None:
-            _fail(op.name, "grad holders", f"input {i} does not require grad but holds a "
-                  "gradient after backward", sample)
+            fail(op.name, "grad holders", f"input {i} does not require grad but holds a "
+                 "gradient after backward", sample)
 
 
 def check_shared_input(op: OpInfo, x: np.ndarray, upstream: np.ndarray) -> None:
@@ -137,10 +131,10 @@ def check_bad_call_raises_as_torch(op: OpInfo, sample: Sample) -> None:
     except expected:
         return
     except Exception as e:  # noqa: BLE001 - the wrong kind of error is the finding
-        _fail(op.name, "bad call", f"raised {type(e).__name__} ({e}) where torch raises "
-              f"{expected.__name__}", sample)
-    _fail(op.name, "bad call", f"returned a result of shape {np.shape(tt.array(out))} where "
-          f"torch raises {expected.__name__}", sample)
+        fail(op.name, "bad call", f"raised {type(e).__name__} ({e}) where torch raises "
+             f"{expected.__name__}", sample)
+    fail(op.name, "bad call", f"returned a result of shape {np.shape(tt.array(out))} where "
+         f"torch raises {expected.__name__}", sample)
 
 
 # ----------------------------------------------------------------------------- networks
@@ -174,8 +168,8 @@ def check_mlp_gradients_match_torch(widths: Sequence[int], activation: str, x: n
     from_loss_side = [*reversed([n for n in want if n != "input"]), "input"]
     for name in from_loss_side:  # walking back from the loss, the first gap is where it broke
         if got.get(name) is None or (not np.any(got[name]) and np.any(want[name])):
-            _fail("mlp", "gradient flow", f"{name} received no gradient (torch's is non-zero): "
-                  "the chain is broken here", sample, replay_call=replay)
+            fail("mlp", "gradient flow", f"{name} received no gradient (torch's is non-zero): "
+                 "the chain is broken here", sample, replay_call=replay)
     for name, reference in want.items():
         assert_close(got[name], reference, tol, op_name="mlp", check="gradient flow",
                      sample=sample, what=f"gradient of {name} differs from the torch twin",

@@ -27,7 +27,7 @@ from properties.networks import (
     other_weights,
     state_of,
 )
-from properties.report import assert_close, failure_message, literal, replay_as
+from properties.report import assert_close, fail, literal, replay_as
 from properties.strategies import Sample
 from properties.training import tensor_scale, trajectory_tolerance
 
@@ -176,20 +176,19 @@ class LockstepMachine(RuleBasedStateMachine):
             assert_close(got, want, tol, scale=tensor_scale(want), op_name="lockstep",
                          check="invariant", what=what, sample=sample)
 
-        def fail(what: str) -> None:
-            raise AssertionError(failure_message(op_name="lockstep", check="invariant",
-                                                 what=what, sample=sample, detail=""))
+        def mismatch(what: str) -> None:
+            fail("lockstep", "invariant", what, sample)
 
         same(np.float64(self.optimizer.lr), np.float64(self.twin.lr),
              "learning rate differs from torch's")
         if self.model.training != self.twin.training:
-            fail(f"model.training is {self.model.training}, torch's {self.twin.training}")
+            mismatch(f"model.training is {self.model.training}, torch's {self.twin.training}")
         want_params, want_grads = self.twin.state(), self.twin.grads()
         for name, p in named_parameters(self.model).items():
             same(tt.array(p), want_params[name], f"parameter {name} differs from torch's")
             got_g, want_g = tt.grad(p), want_grads[name]
             if (got_g is None) != (want_g is None):
-                fail(f"{name}.grad is {'None' if got_g is None else 'set'} "
+                mismatch(f"{name}.grad is {'None' if got_g is None else 'set'} "
                      f"but torch's is {'None' if want_g is None else 'set'}")
             if got_g is not None:
                 same(got_g, want_g, f"gradient of {name} differs from torch's")
@@ -198,12 +197,12 @@ class LockstepMachine(RuleBasedStateMachine):
         got_state = self.optimizer.state_dict()["state"]
         want_state = self.twin.buffers()
         if set(got_state) != set(want_state):
-            fail(f"optimizer has state for parameters {sorted(got_state)}, "
+            mismatch(f"optimizer has state for parameters {sorted(got_state)}, "
                  f"torch for {sorted(want_state)}")
         for i, buffers in want_state.items():
             for name, value in buffers.items():
                 if name not in got_state[i]:
-                    fail(f"optimizer state of parameter {i} lacks {name!r}")
+                    mismatch(f"optimizer state of parameter {i} lacks {name!r}")
                 same(np.asarray(got_state[i][name], dtype=np.float64),
                      np.asarray(value, dtype=np.float64),
                      f"optimizer buffer {name!r} of parameter {i} differs from torch's")

@@ -29,7 +29,7 @@ from properties.networks import (
     other_weights,
     state_of,
 )
-from properties.report import assert_close, failure_message, replayable
+from properties.report import assert_close, fail, replayable
 from properties.strategies import Sample
 from properties.tolerances import EXACT, SLACK_FACTOR, Tolerance, tolerance_for, training_tolerance
 
@@ -173,8 +173,8 @@ def epoch_batches(loader: EpochLoader, epochs: int) -> list[list[tuple[np.ndarra
 
 
 def _fail(case: TrainingCase, check: str, what: str) -> None:
-    raise AssertionError(failure_message(op_name="Trainer", check=check, what=what,
-                                         sample=case.describe(), detail=""))
+    """The Trainer's report for a law that is not a comparison, with the case's inputs."""
+    fail("Trainer", check, what, case.describe())
 
 
 def tensor_scale(value: Any) -> float:
