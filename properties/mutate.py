@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from properties.mutants import CATALOG, MUTANT_ENV
 from properties.mutation import EXAMPLES_LOG_ENV as LOG_ENV
@@ -98,14 +100,51 @@ def _kills(log: Path) -> dict[str, int | None]:
     return {r["test"]: r["examples"] for r in rows if r["outcome"] == "failed"}
 
 
-def run_mutant(name: str, profile: str, timeout: float) -> Outcome:
-    """The component's tests in full; the whole suite only to confirm a survivor."""
+HEAVY = ["torch", "numpy", "hypothesis", "hypothesis.extra.numpy", "pytest"]
+
+
+def _component_in_this_process(name: str, profile: str, log: str,
+                               limit: float) -> tuple[int | None, str, float]:
+    """Run a mutant's component tests with ``pytest.main`` in this (fresh, forked) process."""
+    import contextlib
+    import io
+
+    import pytest
+
+    os.environ.update({MUTANT_ENV: name, "TINYTORCH_PROFILE": profile, LOG_ENV: log,
+                       "OMP_NUM_THREADS": "1"})
+    os.chdir(ROOT)
+    out = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = pytest.main(["-q", "-rfE", "-p", "no:cacheprovider", "-p", "no:xdist",
+                            "--hypothesis-profile", profile, f"--test-timeout={limit:g}",
+                            *component_tests(CATALOG[name].component)])
+    return int(code), out.getvalue(), time.perf_counter() - start
+
+
+def run_component(name: str, profile: str, timeout: float,
+                  pool: Any | None) -> tuple[int | None, str, float, dict[str, int | None]]:
+    """A mutant's component tests: in a process forked from one that already imported torch
+    and Hypothesis (``pool``, saving ~1.5 s a mutant), or in a plain subprocess."""
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "examples.jsonl"
-        code, out, secs = _pytest(name, profile, ["-p", "no:xdist",
-                                                  *component_tests(CATALOG[name].component)],
-                                  timeout, log)
-        kills = _kills(log)
+        if pool is not None:
+            try:
+                code, out, secs = pool.submit(_component_in_this_process, name, profile,
+                                              str(log), timeout).result(timeout=timeout * 3)
+            except Exception as e:  # noqa: BLE001 - a crashed or hung child is an error row
+                code, out, secs = None, f"{type(e).__name__}: {e}", timeout
+        else:
+            code, out, secs = _pytest(name, profile, ["-p", "no:xdist",
+                                                      *component_tests(CATALOG[name].component)],
+                                      timeout, log)
+        return code, out, secs, _kills(log)
+
+
+def run_mutant(name: str, profile: str, timeout: float, pool: Any | None = None) -> Outcome:
+    """The component's tests in full; the whole suite only to confirm a survivor."""
+    code, out, secs, kills = run_component(name, profile, timeout, pool)
     if code is None or code not in (0, 1):
         tail = out.strip().splitlines()[-1:] or ["?"]
         return Outcome(name, "error", f"pytest exit {code}: {tail[0]}", secs)
@@ -176,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the unmutated run (only when you just ran it)")
     parser.add_argument("--list", action="store_true", help="print the catalog and exit")
+    parser.add_argument("--subprocess", action="store_true",
+                        help="run each mutant in a plain subprocess (default: forked from a "
+                             "process that already imported torch and Hypothesis)")
     args = parser.parse_args(argv)
 
     if args.list:
@@ -200,8 +242,20 @@ def main(argv: list[str] | None = None) -> int:
             print("the unmutated implementation fails its tests: fix that first")
             return 2
 
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        outcomes = list(pool.map(lambda n: run_mutant(n, args.profile, args.timeout), names))
+    os.environ["OMP_NUM_THREADS"] = "1"  # before any fork: torch's threads and fork do not mix
+    forks = None
+    if not args.subprocess:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(HEAVY)
+        forks = ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=context,
+                                    max_tasks_per_child=1)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as threads:
+            outcomes = list(threads.map(
+                lambda n: run_mutant(n, args.profile, args.timeout, forks), names))
+    finally:
+        if forks is not None:
+            forks.shutdown()
     print_table(outcomes)
     markdown, data = kill_matrix(outcomes)
     args.out.mkdir(parents=True, exist_ok=True)
