@@ -100,27 +100,33 @@ def _kills(log: Path) -> dict[str, int | None]:
     return {r["test"]: r["examples"] for r in rows if r["outcome"] == "failed"}
 
 
+# Imported once by the forkserver, inherited by every mutant's process.
 HEAVY = ["torch", "numpy", "hypothesis", "hypothesis.extra.numpy", "pytest"]
 
 
 def _component_in_this_process(name: str, profile: str, log: str,
                                limit: float) -> tuple[int | None, str, float]:
-    """Run a mutant's component tests with ``pytest.main`` in this (fresh, forked) process."""
+    """Run a mutant's component tests as ``python -m pytest`` would, inside this (fresh,
+    forked) process: the laws never import pytest, the runner only runs it."""
     import contextlib
     import io
-
-    import pytest
+    import runpy
 
     os.environ.update({MUTANT_ENV: name, "TINYTORCH_PROFILE": profile, LOG_ENV: log,
                        "OMP_NUM_THREADS": "1"})
     os.chdir(ROOT)
+    sys.argv = ["pytest", "-q", "-rfE", "-p", "no:cacheprovider", "-p", "no:xdist",
+                "--hypothesis-profile", profile, f"--test-timeout={limit:g}",
+                *component_tests(CATALOG[name].component)]
     out = io.StringIO()
     start = time.perf_counter()
+    code: Any = None
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        code = pytest.main(["-q", "-rfE", "-p", "no:cacheprovider", "-p", "no:xdist",
-                            "--hypothesis-profile", profile, f"--test-timeout={limit:g}",
-                            *component_tests(CATALOG[name].component)])
-    return int(code), out.getvalue(), time.perf_counter() - start
+        try:
+            runpy.run_module("pytest", run_name="__main__", alter_sys=True)
+        except SystemExit as done:
+            code = done.code
+    return (int(code) if code is not None else 0), out.getvalue(), time.perf_counter() - start
 
 
 def run_component(name: str, profile: str, timeout: float,
