@@ -54,10 +54,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     records.take_last()  # a failure noted by an earlier test is not this one's
 
 
-def _slug(nodeid: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid)[-150:]
-
-
 def _replay_command(item: pytest.Item) -> str:
     config = item.config
     parts = ["pytest", item.nodeid, "-p", "no:xdist",
@@ -87,7 +83,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         seed=item.config.getoption("hypothesis_seed", None),
         profile=settings.get_current_profile_name(),
         replay_command=_replay_command(item), repro_script=str(script) if script else None)
-    path = _dir(item.config) / "failures" / f"{_slug(item.nodeid)}.json"
+    path = _dir(item.config) / "failures" / f"{report.slug(item.nodeid)[-150:]}.json"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if failure.curve and _plot(failure.curve, path.with_suffix(".png"), item.nodeid):

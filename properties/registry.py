@@ -62,10 +62,17 @@ def _linear(tt: Any, x: Any, w: Any, b: Any = None) -> Any:
     return tt.with_params(layer, weight=w, bias=b)(x)
 
 
-def _loss(cls_name: str) -> Callable[..., Any]:
-    def call(tt: Any, pred: Any, *rest: Any, reduction: str, targets: Any = None) -> Any:
-        loss = tt.make(cls_name, reduction=reduction)
-        return loss(pred, rest[0] if rest else tt.tensor(targets))
+def _loss(cls_name: str, targets_as: Callable[[Any], Any] | None = None) -> Callable[..., Any]:
+    """Call a loss the upstream way, ``Class(**config)(pred, targets)``. A sample without
+    ``reduction`` leaves the class's default (torch's is 'mean'); ``targets_as`` hands the
+    targets over in a plain form (a list, a NumPy array of another dtype), not as a Tensor."""
+
+    def call(tt: Any, pred: Any, *rest: Any, targets: Any = None, **config: Any) -> Any:
+        if targets_as is None:
+            given = rest[0] if rest else tt.tensor(targets)
+        else:
+            given = targets_as(tt.array(rest[0]) if rest else np.asarray(targets))
+        return tt.make(cls_name, **config)(pred, given)
 
     return call
 
@@ -87,25 +94,6 @@ CALL_FORM = {prop: "a call form: forward and backward against torch say whether 
 NAN_ANSWER = {"finite_differences": "the value is NaN (a mean of nothing), as torch's",
               "fp_exceptions": "torch's answer is 0 / 0 = NaN"}
 TIES_SHARE = "tied extremes share the gradient evenly (torch.amax/amin, and max() without dim)"
-
-
-def _loss_default(cls_name: str) -> Callable[..., Any]:
-    """A loss built without ``reduction``: torch's default ('mean') must be the target's."""
-
-    def call(tt: Any, pred: Any, *rest: Any, targets: Any = None) -> Any:
-        return tt.make(cls_name)(pred, rest[0] if rest else tt.tensor(targets))
-
-    return call
-
-
-def _loss_with_plain_targets(cls_name: str, convert: Callable[[Any], Any]) -> Callable[..., Any]:
-    """A loss whose targets come as a list or a NumPy array of another dtype, not a Tensor."""
-
-    def call(tt: Any, pred: Any, *rest: Any, reduction: str, targets: Any = None) -> Any:
-        plain = tt.array(rest[0]) if rest else np.asarray(targets)
-        return tt.make(cls_name, reduction=reduction)(pred, convert(plain))
-
-    return call
 
 
 def _softmax_forward_dim(tt: Any, x: Any, dim: int) -> Any:
@@ -251,18 +239,18 @@ OPS: tuple[OpInfo, ...] = (
            family="activation", skips=CALL_FORM),
     OpInfo("softmax_module_dim", lambda tt, x, dim: tt.make("Softmax", dim=dim)(x), onn.softmax,
            gen.along_dim(), family="activation", skips=CALL_FORM),
-    OpInfo("mse_loss_default", _loss_default("MSELoss"), onn.mse_loss,
+    OpInfo("mse_loss_default", _loss("MSELoss"), onn.mse_loss,
            gen.without(gen.elementwise_loss((-3, 3), (-3, 3)), "reduction"), family="loss",
            convention="reduction defaults to 'mean', as in torch", skips=CALL_FORM),
-    OpInfo("cross_entropy_default", _loss_default("CrossEntropyLoss"), onn.cross_entropy,
+    OpInfo("cross_entropy_default", _loss("CrossEntropyLoss"), onn.cross_entropy,
            gen.without(gen.classification(), "reduction"), family="loss", skips=CALL_FORM),
-    OpInfo("cross_entropy_list_targets", _loss_with_plain_targets("CrossEntropyLoss", list),
+    OpInfo("cross_entropy_list_targets", _loss("CrossEntropyLoss", targets_as=list),
            onn.cross_entropy, gen.classification(), family="loss", skips=CALL_FORM),
     OpInfo("cross_entropy_int32_targets",
-           _loss_with_plain_targets("CrossEntropyLoss", lambda t: t.astype(np.int32)),
+           _loss("CrossEntropyLoss", targets_as=lambda t: t.astype(np.int32)),
            onn.cross_entropy, gen.classification(), family="loss", skips=CALL_FORM),
     OpInfo("mse_loss_int_array_targets",
-           _loss_with_plain_targets("MSELoss", lambda t: t.astype(np.int64)), onn.mse_loss,
+           _loss("MSELoss", targets_as=lambda t: t.astype(np.int64)), onn.mse_loss,
            gen.integer_targets(), differentiable=(0,), family="loss", skips=CALL_FORM),
     # --- empty tensors, where torch defines the result
     OpInfo("sum_empty", lambda tt, x, **kw: x.sum(**kw), oops.sum, edges.reduction_over_empty()),

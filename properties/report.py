@@ -211,16 +211,21 @@ def write_repro(key: str, script: str) -> Path | None:
     """Write the script under ``.repro/``; returns its path (None if the disk refuses)."""
     try:
         REPRO_DIR.mkdir(parents=True, exist_ok=True)
-        path = REPRO_DIR / (re.sub(r"[^A-Za-z0-9_.-]+", "_", key) + ".py")
+        path = REPRO_DIR / (slug(key) + ".py")
         path.write_text(script)
         return path
     except OSError:
         return None
 
 
+def slug(text: str) -> str:
+    """``text`` as a file name: runs of anything but letters, digits, ``_.-`` become ``_``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
+
 def repro_key(op_name: str, check: str, sample: Any) -> str:
     dtype = sample.arrays[0].dtype if getattr(sample, "arrays", None) else "_"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{op_name}-{check}-{dtype}")
+    return slug(f"{op_name}-{check}-{dtype}")
 
 
 def failure_message(*, op_name: str, check: str, what: str, sample: Any, detail: str,
