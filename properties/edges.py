@@ -155,6 +155,23 @@ def pow_tensor_exponent() -> SampleFn:
     return _pow_tensor_exponent
 
 
+TENSOR_EXPONENTS_AT_ZERO = (0.0, 1.0, 2.0)  # and any in [1, 3]: d/da = b * 0 ** (b - 1) is finite
+
+
+@st.composite
+def _pow_tensor_zero_base(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    sa, sb = d(S.broadcastable(2))
+    bases = d(S.values(dtype, sa, elements=st.one_of(st.just(0.0), S.floats(dtype, 0.2, 3.0))))
+    exponent = st.one_of(st.sampled_from(TENSOR_EXPONENTS_AT_ZERO), S.floats(dtype, 1.0, 3.0))
+    return Sample((_with_one_on(d, bases, [0.0]), d(S.values(dtype, sb, elements=exponent))))
+
+
+def pow_tensor_zero_base() -> SampleFn:
+    """``a ** b`` with both tensors and a base of exactly 0 somewhere, exponents 0 or >= 1: torch
+    takes d/da = 0 where b == 0 (not 0 * 0 ** -1) and d/db = 0 where a == 0 (not 0 * log 0)."""
+    return _pow_tensor_zero_base
+
+
 # ----------------------------------------------------------------------------- extremes
 
 ROW_OFFSETS = (-1e4, -1e3, 0.0, 1e3)  # row maxima 1e3 apart, logits down to -1e4

@@ -140,6 +140,35 @@ mutant("pow_tensor_exponent_grad_without_log", "op:pow",
        functions__PowTensor__backward=_pow_tensor_no_log)
 
 
+def _pow_tensor_plain(orig: Any) -> Any:
+    def backward(self: Any, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        _, to_b = orig(self, grad)
+        unbroadcast = _m("functions").unbroadcast
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return unbroadcast(grad * self.b * self.a ** (self.b - 1), self.a.shape), to_b
+
+    return backward
+
+
+def _pow_tensor_log_zero(orig: Any) -> Any:
+    def backward(self: Any, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        to_a, _ = orig(self, grad)
+        unbroadcast = _m("functions").unbroadcast
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return to_a, unbroadcast(grad * self.out * np.log(self.a), self.b.shape)
+
+    return backward
+
+
+mutant("pow_tensor_zero_exponent_nan_at_zero", "op:pow",
+       "d(a^b)/da = b a^(b-1) taken literally: 0 * inf = NaN at a = 0, b = 0 (torch: 0)",
+       functions__PowTensor__backward=_pow_tensor_plain)
+
+mutant("pow_tensor_log_of_zero", "op:pow",
+       "d(a^b)/db = a^b log(a) taken literally: 0 * -inf = NaN at a = 0 (torch: 0)",
+       functions__PowTensor__backward=_pow_tensor_log_zero)
+
+
 def _div_epsilon(orig: Any) -> Any:
     def forward(self: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = orig(self, a, b)

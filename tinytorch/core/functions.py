@@ -76,7 +76,9 @@ class Pow(Function):
 
 class PowTensor(Function):
     """``a ** b`` with a tensor exponent. d/db = a ** b * log(a), taken as 0 where a == 0 and
-    b >= 0 (the limit, and PyTorch's convention); NaN for negative bases, as in PyTorch."""
+    b >= 0 (the limit, and PyTorch's convention); NaN for negative bases, as in PyTorch.
+    d/da = b * a ** (b - 1), taken as 0 where b == 0 (PyTorch's convention: a ** 0 is constant,
+    also at a == 0 where the formula reads 0 * inf)."""
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
@@ -86,7 +88,7 @@ class PowTensor(Function):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b = self.a, self.b
         with np.errstate(divide="ignore", invalid="ignore"):
-            to_a = grad * b * a ** (b - 1)
+            to_a = np.where(b == 0, 0.0, grad * b * a ** (b - 1))  # not 0 * 0 ** -1 at a == 0
             log_a = np.where((a == 0) & (b >= 0), 0.0, np.log(a))
             to_b = grad * self.out * log_a.astype(self.out.dtype)
         return unbroadcast(to_a, a.shape), unbroadcast(to_b, b.shape)
