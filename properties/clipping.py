@@ -31,7 +31,7 @@ from properties.tolerances import EXACT, Tolerance, tolerance_for
 F64 = np.dtype(np.float64)
 EPS = 1e-6  # torch's: coefficient = max_norm / (total_norm + 1e-6)
 NORM_TYPES = (2.0, 1.0, 3.0, math.inf)  # 2 first: Hypothesis shrinks towards it
-KINDS = ("normal", "zero", "tiny", "huge", "mixed")
+KINDS = ("normal", "zero", "tiny", "huge", "mixed", "empty")
 UNDER_MARGIN = 1e-9  # torch's coefficient must exceed 1 by this for "under the threshold"
 
 
@@ -112,12 +112,14 @@ def _elements(dtype: np.dtype, kind: str) -> st.SearchStrategy:
 @st.composite
 def grad_arrays(draw: st.DrawFn, dtype: np.dtype) -> np.ndarray:
     """One gradient: a small shape (0-d included) of normal, zero, tiny (1e-30..1e-6), huge
-    (1e3..1e30) or mixed values. float32 gradients keep to the harness's unit scale (normal,
-    zero): the float32 budget is stated for it."""
+    (1e3..1e30) or mixed values, or an empty one (a zero-size axis). float32 gradients keep to
+    the harness's unit scale (normal, zero, empty): the float32 budget is stated for it."""
     shape = draw(shapes(max_dims=3), label="shape")
-    kinds = KINDS if np.dtype(dtype) == F64 else ("normal", "zero")
+    kinds = KINDS if np.dtype(dtype) == F64 else ("normal", "zero", "empty")
     kind = draw(st.sampled_from(kinds), label="kind")
-    if kind == "zero":
+    if kind == "empty":
+        shape = (*shape[:-1], 0) if shape else (0,)
+    if kind in ("zero", "empty"):
         return np.zeros(shape, dtype=dtype)
     return draw(hnp.arrays(dtype, shape, elements=_elements(dtype, kind)), label=kind)
 
@@ -140,9 +142,10 @@ def grad_lists(draw: st.DrawFn, dtype: np.dtype | None = None, allow_none: bool 
 
 
 # log-uniform in [1e-3, 1e3], and the edges torch defines: 0 (zero every gradient) and inf
-# (leave them all, or NaN them if the total is inf too).
+# (leave them all, or NaN them if the total is inf too); 1.0 is upstream's default max_norm,
+# and the checks then leave it out of the call.
 max_norms = st.one_of(st.floats(-3.0, 3.0).map(lambda u: 10.0 ** u),
-                      st.sampled_from([0.0, math.inf]))
+                      st.sampled_from([0.0, 1.0, math.inf]))
 norm_types = st.sampled_from(NORM_TYPES)
 
 
@@ -153,12 +156,21 @@ def clip_norm_cases(draw: st.DrawFn) -> Case:
                      norm_type=draw(norm_types, label="norm_type"))
 
 
+def _defined(grads: list[np.ndarray | None], p: float) -> list[np.ndarray | None]:
+    """``grads`` with any empty gradient replaced by a 0-d zero when ``p`` is inf: torch's
+    inf-norm of an empty tensor raises (checked by the other cases), these need a norm."""
+    if p != math.inf:
+        return grads
+    return [g if g is None or g.size else np.zeros((), g.dtype) for g in grads]
+
+
 @st.composite
 def under_threshold_cases(draw: st.DrawFn) -> Case:
     """``max_norm`` chosen above torch's threshold: ``max_norm / (total + 1e-6)`` in
     [1.0023, 1000]: torch leaves these gradients as they are."""
     grads = draw(grad_lists(), label="grads")
     p = draw(norm_types, label="norm_type")
+    grads = _defined(grads, p)
     total, _ = oracle.clip_grad_norm(grads, math.inf, p)
     factor = draw(st.floats(0.001, 3.0).map(lambda u: 10.0 ** u), label="max_norm / threshold")
     return clip_case(grads, max_norm=(total + EPS) * factor, norm_type=p)
@@ -170,6 +182,7 @@ def at_threshold_cases(draw: st.DrawFn) -> Case:
     torch's coefficient ``max_norm / (total + 1e-6)`` is then just below 1, so it scales."""
     grads = draw(grad_lists(F64, allow_none=False), label="grads")
     p = draw(norm_types, label="norm_type")
+    grads = _defined(grads, p)
     total, _ = oracle.clip_grad_norm(grads, math.inf, p)
     step = draw(st.sampled_from([0, 1, -1] if total > 0 else [0, 1]),
                 label="ulps from the total norm")  # (max_norm must be >= 0)
@@ -188,8 +201,12 @@ def zero_grad_cases(draw: st.DrawFn) -> Case:
 def nonfinite_cases(draw: st.DrawFn) -> Case:
     """float64 gradients with 1-3 entries replaced by inf, -inf or NaN."""
     grads = draw(grad_lists(F64, allow_none=False), label="grads")
+    sized = [i for i, g in enumerate(grads) if g.size]
+    if not sized:  # all empty: nothing to replace, so add a 0-d gradient to hold the value
+        grads.append(np.zeros((), dtype=F64))
+        sized = [len(grads) - 1]
     for _ in range(draw(st.integers(1, 3), label="injections")):
-        i = draw(st.integers(0, len(grads) - 1), label="parameter")
+        i = draw(st.sampled_from(sized), label="parameter")
         g = grads[i].copy()
         flat = g.reshape(-1)
         flat[draw(st.integers(0, flat.size - 1), label="position")] = draw(
@@ -250,6 +267,32 @@ def _check_grads(name: str, check: str, sample: Sample, params: list[Any],
     return got
 
 
+def _clip_norm(tt: Any, params: list[Any], max_norm: float, p: float) -> Any:
+    """The target's clip_grad_norm in the shortest form that means this call: upstream's
+    defaults (max_norm=1.0, norm_type=2) are left out, so they are exercised too."""
+    if p != 2.0:
+        return tt.make("clip_grad_norm", params, max_norm, norm_type=p)
+    return tt.clip_grad_norm(params) if max_norm == 1.0 else tt.clip_grad_norm(params, max_norm)
+
+
+def _expect_refusal(name: str, sample: Sample, params: list[Any],
+                    before: list[np.ndarray | None], replay: str, why: str,
+                    call: Any) -> None:
+    """torch raised for this input: the target must raise too (any exception, a clear one
+    preferably) and leave every gradient as it was."""
+    try:
+        returned = call()
+    except Exception:  # noqa: BLE001 - any refusal will do; torch's is a RuntimeError
+        pass
+    else:
+        fail(name, "refusal", f"returned {returned!r} where torch raises: {why}", sample,
+             replay_call=replay)
+    for i, (param, b) in enumerate(zip(params, before)):
+        if b is not None and not np.array_equal(param.grad.data, b, equal_nan=True):
+            fail(name, "refusal", f"grad {i} changed although the call raised", sample,
+                 replay_call=replay)
+
+
 def check_clip_grad_norm(sample: Sample) -> None:
     """``clip_grad_norm`` against torch, plus the laws of a norm clip (see module docstring)."""
     tt = target.get()
@@ -259,9 +302,13 @@ def check_clip_grad_norm(sample: Sample) -> None:
     name = "clip_grad_norm"
     before = [None if g is None else g.copy() for g in grads]
     params = _target_params(grads)
-    total = (tt.clip_grad_norm(params, max_norm) if p == 2.0
-             else tt.make("clip_grad_norm", params, max_norm, norm_type=p))
-    want_total, want = oracle.clip_grad_norm(grads, max_norm, p)
+    try:
+        want_total, want = oracle.clip_grad_norm(grads, max_norm, p)
+    except RuntimeError as refusal:  # the inf-norm of an empty gradient (max has no identity)
+        _expect_refusal(name, sample, params, before, replay, str(refusal),
+                        lambda: _clip_norm(tt, params, max_norm, p))
+        return
+    total = _clip_norm(tt, params, max_norm, p)
 
     if not isinstance(total, numbers.Real):
         fail(name, "return type", f"returned a {type(total).__name__}, not a float", sample,

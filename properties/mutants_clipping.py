@@ -49,6 +49,16 @@ def _post_clip_norm(orig: Any) -> Any:
     return clip_grad_norm
 
 
+mutant("clip_default_max_norm_not_upstreams", "clipping",
+       "clip_grad_norm(params) clips at 5.0: upstream's default max_norm is 1.0",
+       clipping__clip_grad_norm=lambda orig: lambda parameters, max_norm=5.0, norm_type=2.0:
+       orig(parameters, max_norm, norm_type))
+
+mutant("clip_inf_norm_of_empty_is_zero", "clipping",
+       "an empty gradient's inf-norm is taken as 0 (torch raises: a max over nothing)",
+       clipping__total_norm=lambda orig: lambda arrays, norm_type: orig(
+           [g for g in map(np.asarray, arrays) if g.size], norm_type))
+
 mutant("clip_returns_post_clip_norm", "clipping",
        "clip_grad_norm returns the norm after clipping instead of the original total norm",
        clipping__clip_grad_norm=_post_clip_norm)

@@ -140,6 +140,8 @@ ERRORS = [
                  id="negative-clip-value"),
     pytest.param(lambda c, ps: c.clip_grad_value(ps, math.nan), ValueError, r"clip_value.*nan",
                  id="nan-clip-value"),
+    pytest.param(lambda c, ps: c.clip_grad_value(ps, "x"), TypeError, r"clip_value.*str",
+                 id="string-clip-value"),
 ]
 
 

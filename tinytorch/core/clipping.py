@@ -10,6 +10,8 @@
   multiplied by it; otherwise the gradients are left untouched, bit for bit. (So a total norm
   equal to ``max_norm`` is still scaled, by ``max_norm / (max_norm + 1e-6)``: only
   ``total <= max_norm - 1e-6`` is "under the threshold".)
+* an empty gradient adds 0 to a p-norm, but the inf-norm of one is an error (a max over
+  nothing), as torch's;
 * a non-finite total norm is not an error: ``inf`` gives a coefficient of 0 (finite entries
   become 0, infinite ones NaN), ``NaN`` gives NaN gradients, exactly as torch.
 
@@ -68,10 +70,15 @@ def _array_norm(g: np.ndarray, p: float) -> float:
     return float(np.sum(a ** p) ** (1.0 / p))
 
 
-def total_norm(arrays: Iterable[np.ndarray], norm_type: float = 2.0) -> float:
+def total_norm(arrays: Iterable[np.ndarray], norm_type: float) -> float:
     """The p-norm of all ``arrays`` viewed as one vector: each array's norm, then the norm of
     those norms (torch's order of evaluation). 0.0 for no arrays."""
     p = _norm_type(norm_type)
+    arrays = [np.asarray(g) for g in arrays]
+    if p == math.inf and any(g.size == 0 for g in arrays):
+        shapes = [g.shape for g in arrays if g.size == 0]
+        raise ValueError(f"the inf-norm of an empty gradient (shapes {shapes}) is undefined: a "
+                         "max over nothing has no value (torch raises too)")
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         norms = [_array_norm(g, p) for g in arrays]
         return _array_norm(np.asarray(norms, dtype=np.float64), p) if norms else 0.0
