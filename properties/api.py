@@ -12,6 +12,7 @@ Signatures are upstream's (MLSysBook/TinyTorch ``src/NN_*/NN_*.py``), facts only
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,21 @@ class Declared:
     signature: str | None = None  # upstream's, e.g. "(data, requires_grad=False)"
     defaults: dict[str, Any] = field(default_factory=dict)  # torch defaults of optional args
     upstream: bool = True  # part of upstream's public API (the conformance report lists it)
+
+    @property
+    def optional(self) -> dict[str, Any]:
+        """Every default the harness knows for this name: upstream's signature's, then torch's
+        (``defaults``). Checks leave these arguments out of the call, so defaults get tested."""
+        found: dict[str, Any] = {}
+        if self.signature:
+            args = ast.parse(f"def f{self.signature}: pass").body[0].args  # type: ignore[attr-defined]
+            plain = args.posonlyargs + args.args
+            for arg, value in zip(plain[len(plain) - len(args.defaults):], args.defaults):
+                found[arg.arg] = ast.literal_eval(value)
+            for arg, value in zip(args.kwonlyargs, args.kw_defaults):
+                if value is not None:
+                    found[arg.arg] = ast.literal_eval(value)
+        return {**found, **self.defaults}
 
     @property
     def home(self) -> str:
@@ -86,7 +102,8 @@ DECLARED: tuple[Declared, ...] = (
     # 07 training (upstream keeps clipping and the schedule in core.training)
     _d("CosineSchedule", "core.training core.schedules",
        "(max_lr=0.1, min_lr=0.01, total_epochs=100)"),
-    _d("WarmupCosineSchedule", "core.schedules core.training", upstream=False),
+    _d("WarmupCosineSchedule", "core.schedules core.training", upstream=False,
+       start_factor=1.0 / 3.0),  # torch's LinearLR
     _d("clip_grad_norm", "core.training core.clipping", "(parameters, max_norm=1.0)",
        norm_type=2.0),
     _d("clip_grad_value", "core.clipping core.training", upstream=False),

@@ -270,9 +270,7 @@ def _check_grads(name: str, check: str, sample: Sample, params: list[Any],
 def _clip_norm(tt: Any, params: list[Any], max_norm: float, p: float) -> Any:
     """The target's clip_grad_norm in the shortest form that means this call: upstream's
     defaults (max_norm=1.0, norm_type=2) are left out, so they are exercised too."""
-    if p != 2.0:
-        return tt.make("clip_grad_norm", params, max_norm, norm_type=p)
-    return tt.clip_grad_norm(params) if max_norm == 1.0 else tt.clip_grad_norm(params, max_norm)
+    return tt.shortest("clip_grad_norm", params, max_norm=max_norm, norm_type=p)
 
 
 def _expect_refusal(name: str, sample: Sample, params: list[Any],

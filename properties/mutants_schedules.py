@@ -75,3 +75,26 @@ def _warmup_from_zero(orig: Any) -> Any:
 mutant("warmup_ignores_start_factor", "schedules",
        "warm-up ramps from 0 instead of start_factor * max_lr",
        schedules__WarmupCosineSchedule__get_lr=_warmup_from_zero)
+
+
+def _cosine_defaults(orig: Any) -> Any:
+    def __init__(self: Any, max_lr: float = 0.1, min_lr: float = 0.01,
+                 total_epochs: int = 10) -> None:
+        orig(self, max_lr, min_lr, total_epochs)
+
+    return __init__
+
+
+mutant("cosine_default_total_epochs", "schedules",
+       "CosineSchedule() anneals over 10 epochs: upstream's default is 100",
+       **{"schedules.CosineSchedule.__init__": _cosine_defaults})
+
+mutant("warmup_default_start_factor", "schedules",
+       "WarmupCosineSchedule's start_factor defaults to 0.1, not LinearLR's 1/3",
+       **{"schedules.WarmupCosineSchedule.__init__": lambda orig: (
+           lambda self, max_lr, min_lr, warmup_epochs, total_epochs, start_factor=0.1:
+           orig(self, max_lr, min_lr, warmup_epochs, total_epochs, start_factor))})
+
+mutant("apply_records_whole_epochs", "schedules",
+       "apply(optimizer, 2.5) records last_epoch = 2: a resumed schedule restarts elsewhere",
+       schedules___plain=lambda orig: lambda epoch: int(epoch))

@@ -128,6 +128,14 @@ class Target:
                 raise lacks(f"{api.declared(name).home}({key}=...)")
         return factory(*args, **kwargs)
 
+    def shortest(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """``make(name, *args, **kwargs)`` with every keyword equal to its declared default
+        (upstream's or torch's, :attr:`api.Declared.optional`) left out: the same call, in the
+        form that exercises the target's defaults."""
+        defaults = api.declared(name).optional
+        kept = {k: v for k, v in kwargs.items() if not (k in defaults and _same(v, defaults[k]))}
+        return self.make(name, *args, **kept)
+
     def optional(self, name: str, argument: str, strategy: Any, default: Any) -> Any:
         """For strategies: draw ``argument`` only if the target takes it, else its default."""
         from hypothesis import strategies as st

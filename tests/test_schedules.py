@@ -35,7 +35,8 @@ each_kind = pytest.mark.parametrize("kind", sorted(KINDS))
 @given(data=st.data())
 def test_apply_sets_optimizer_lr(kind, data):
     hyper = data.draw(KINDS[kind], label="hyper")
-    epochs = data.draw(st.lists(st.integers(0, hyper["total_epochs"] + 3), min_size=1,
+    last = hyper["total_epochs"] + 3
+    epochs = data.draw(st.lists(st.one_of(st.integers(0, last), st.floats(0, last)), min_size=1,
                                 max_size=6), label="epochs")
     P.check_apply_sets_lr(kind, hyper, epochs)
 
@@ -45,7 +46,7 @@ def test_apply_sets_optimizer_lr(kind, data):
 def test_state_dict_round_trip(kind, data):
     hyper = data.draw(KINDS[kind], label="hyper")
     other = data.draw(KINDS[kind], label="other hyper")
-    applied = data.draw(st.integers(0, hyper["total_epochs"]), label="applied epoch")
+    applied = data.draw(st.integers(-1, hyper["total_epochs"]), label="applied epoch (-1: none)")
     P.check_state_dict_round_trip(kind, hyper, other, applied)
 
 

@@ -125,10 +125,6 @@ class _Schedule:
         vars(self).update(vars(fresh))
         self.last_epoch = _plain(last)
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
-        return f"{type(self).__name__}({args})"
-
 
 class CosineSchedule(_Schedule):
     """Cosine annealing from ``max_lr`` at epoch 0 to ``min_lr`` at ``total_epochs``, then flat."""
