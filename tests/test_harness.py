@@ -128,6 +128,24 @@ def test_mutant_applies_and_restores_the_original(name):
         assert owner.__dict__[attr] is original, f"{path} was not restored"
 
 
+def test_a_kill_by_a_test_that_fails_unmutated_is_void(monkeypatch):
+    """The runner re-runs every killing test without a mutant: a kill by a test that fails
+    anyway must not count (else a broken suite would 'kill' every mutant)."""
+    from properties import mutate
+
+    broken, sound = "tests/test_x.py::test_broken", "tests/test_x.py::test_sound"
+    outcomes = [mutate.Outcome("a", "killed", broken, 1.0, {broken: 3}),
+                mutate.Outcome("b", "killed", broken, 1.0, {broken: 2, sound: 5})]
+    monkeypatch.setattr(mutate, "_run_unmutated",
+                        lambda chunk, *_: (1, "".join(f"FAILED {t}\n" for t in chunk
+                                                     if t == broken)))
+    problems = mutate.check_killers(outcomes, "mutants", 60.0, 2, None)
+    assert problems == [f"fails without a mutant: {broken}"]
+    assert outcomes[0].status == "error" and broken in outcomes[0].note
+    assert outcomes[1].status == "killed" and outcomes[1].kills == {sound: 5}
+    assert outcomes[1].first_failure == sound
+
+
 # ----------------------------------------------------------------------------- profiles
 
 
