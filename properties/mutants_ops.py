@@ -573,3 +573,45 @@ def _tensor_targets_only(orig: Any) -> Any:
 mutant("cross_entropy_needs_tensor_targets", "op:cross_entropy",
        "cross-entropy reads targets.data: targets given as a list fail",
        losses__class_indices=_tensor_targets_only)
+
+
+def _transpose_always_last_two(orig: Any) -> Any:
+    def transpose(self: Any, dim0: Any = None, dim1: Any = None) -> Any:
+        return orig(self, -2 if dim0 is None else dim0, -1 if dim1 is None else dim1)
+
+    return transpose
+
+
+mutant("transpose_below_2d_raises", "op:transpose",
+       "transpose() of a 0-d or 1-d tensor swaps axes -2 and -1 and raises (torch's .T: itself)",
+       tensor__Tensor__transpose=_transpose_always_last_two)
+
+
+def _permute_splat_only(orig: Any) -> Any:
+    def permute(self: Any, *axes: Any) -> Any:
+        if any(a == -self.ndim for a in axes if isinstance(a, int)):
+            raise IndexError(f"permute{axes}: axis out of range")  # the off-by-one bound
+        return _m("functions").Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
+
+    return permute
+
+
+mutant("permute_tuple_form_and_minus_ndim", "op:permute",
+       "permute((1, 0)) is not accepted, and axis -ndim is rejected as out of range",
+       tensor__Tensor__permute=_permute_splat_only)
+
+mutant("stack_default_axis_last", "op:stack", "stack(tensors) stacks along the last axis",
+       tensor__stack=lambda orig: lambda tensors, axis=-1: orig(tensors, axis))
+
+
+def _where_reads_arrays_only(orig: Any) -> Any:
+    def where(condition: Any, a: Any, b: Any) -> Any:
+        cond = np.asarray(condition)  # a Tensor becomes a 0-d object array: always "true"
+        return orig(cond if cond.dtype != object else np.ones((), bool), a, b)
+
+    return where
+
+
+mutant("where_tensor_condition_always_true", "op:where",
+       "where(mask_tensor, a, b) reads the Tensor as one truthy object: a everywhere",
+       tensor__where=_where_reads_arrays_only)

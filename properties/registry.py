@@ -141,7 +141,8 @@ OPS: tuple[OpInfo, ...] = (
            gen.getitem(repeats=True)),
     OpInfo("concatenate", lambda tt, *xs, axis: tt.concatenate(list(xs), axis),
            oops.concatenate, gen.joined(stack=False)),
-    OpInfo("stack", lambda tt, *xs, axis: tt.stack(list(xs), axis),
+    OpInfo("stack", lambda tt, *xs, axis: (tt.stack(list(xs)) if axis == 0  # the default
+                                           else tt.stack(list(xs), axis)),
            oops.stack, gen.joined(stack=True)),
     # --- elementwise math
     OpInfo("exp", lambda tt, x: x.exp(), oops.exp, gen.unary()),
@@ -242,6 +243,12 @@ OPS: tuple[OpInfo, ...] = (
            family="activation", skips=CALL_FORM),
     OpInfo("softmax_module_dim", lambda tt, x, dim: tt.make("Softmax", dim=dim)(x), onn.softmax,
            gen.along_dim(), family="activation", skips=CALL_FORM),
+    OpInfo("permute_tuple", lambda tt, x, axes: x.permute(axes), oops.permute, gen.permute(),
+           convention="permute((1, 0)) is permute(1, 0), as in torch", skips=CALL_FORM),
+    OpInfo("where_mask_tensor", lambda tt, a, b, condition: tt.where(
+           tt.tensor(condition.astype(tt.array(a).dtype)), a, b), oops.where, gen.where(),
+           convention="a float 0/1 mask Tensor as the condition: nonzero selects a",
+           skips=CALL_FORM),
     OpInfo("mse_loss_default", _loss("MSELoss"), onn.mse_loss,
            gen.without(gen.elementwise_loss((-3, 3), (-3, 3)), "reduction"), family="loss",
            convention="reduction defaults to 'mean', as in torch", skips=CALL_FORM),

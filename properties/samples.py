@@ -103,9 +103,11 @@ def reshape() -> SampleFn:
 
 @st.composite
 def _transpose(d: st.DrawFn, dtype: np.dtype) -> Sample:
-    shape = d(S.shapes(min_dims=2))
+    """Two axes to swap, or none: the last two, and nothing to swap below 2-D."""
+    shape = d(S.shapes())
     nd = len(shape)
-    dims = d(st.none() | st.tuples(st.integers(-nd, nd - 1), st.integers(-nd, nd - 1)))
+    pairs = st.tuples(st.integers(-nd, nd - 1), st.integers(-nd, nd - 1))
+    dims = d(st.none() | pairs) if nd >= 2 else None
     return Sample((d(S.values(dtype, shape)),), {"dims": dims})
 
 
@@ -116,7 +118,10 @@ def transpose() -> SampleFn:
 @st.composite
 def _permute(d: st.DrawFn, dtype: np.dtype) -> Sample:
     shape = d(S.shapes(min_dims=1))
-    axes = tuple(d(st.permutations(range(len(shape)))))
+    nd = len(shape)
+    negative = d(st.lists(st.booleans(), min_size=nd, max_size=nd), label="negative axes")
+    axes = tuple(a - nd if neg else a
+                 for a, neg in zip(d(st.permutations(range(nd))), negative))
     return Sample((d(S.values(dtype, shape)),), {"axes": axes})
 
 
