@@ -211,12 +211,13 @@ def classification_extreme() -> SampleFn:
 
 
 def _probabilities_at_edges(dtype: np.dtype) -> st.SearchStrategy:
-    """Probabilities 1e-9 to 1e-7 from 0 or 1 (the largest value below 1 where the dtype has
-    nothing closer). Not closer: there torch's BCE clamps p(1 - p) at 1e-12 in backward."""
+    """Probabilities exactly 0 or 1, or 1e-15 to 1e-7 from them (the largest value below 1
+    where the dtype has nothing closer): torch clamps each log at -100 in forward and p(1 - p)
+    at 1e-12 in backward, so the loss and the gradient stay finite there."""
     t = np.dtype(dtype).type
     below_one = float(np.nextafter(t(1.0), t(0.0)))
-    near_one = _magnitudes(dtype, -9, -7).map(lambda e: min(float(t(1.0) - t(e)), below_one))
-    return st.one_of(_magnitudes(dtype, -9, -7), near_one)
+    near_one = _magnitudes(dtype, -15, -7).map(lambda e: min(float(t(1.0) - t(e)), below_one))
+    return st.one_of(st.sampled_from([0.0, 1.0]), _magnitudes(dtype, -15, -7), near_one)
 
 
 @st.composite
@@ -228,7 +229,7 @@ def _bce_at_edges(d: st.DrawFn, dtype: np.dtype) -> Sample:
 
 
 def bce_at_edges() -> SampleFn:
-    """BCE predictions within 1e-7 of 0 and 1, targets anywhere in [0, 1]."""
+    """BCE predictions at, or within 1e-7 of, 0 and 1; targets anywhere in [0, 1]."""
     return _bce_at_edges
 
 

@@ -252,6 +252,24 @@ mutant("bce_clamps_probabilities", "op:binary_cross_entropy or bce",
        losses__BinaryCrossEntropyLoss__forward=_bce_clamped)
 
 
+def _bce_log_then_clip(orig: Any) -> Any:
+    def forward(self: Any, predictions: Any, targets: Any) -> Any:
+        orig(self, predictions, targets)  # validates
+        targets = _m("losses")._paired("BinaryCrossEntropyLoss", "predictions", predictions,
+                                       targets)
+        log_p = predictions.log().clip(min=-100.0)
+        log_q = (1 - predictions).log().clip(min=-100.0)
+        return _m("losses")._reduce(-(targets * log_p + (1 - targets) * log_q), self.reduction)
+
+    return forward
+
+
+mutant("bce_log_then_clip", "op:binary_cross_entropy or bce",
+       "BCE composed of log() then clip(min=-100): at p = 0 or 1 exactly backward is 0 / 0 = NaN "
+       "(torch divides by max(p (1 - p), 1e-12))",
+       losses__BinaryCrossEntropyLoss__forward=_bce_log_then_clip)
+
+
 def _tanh_by_exp(orig: Any) -> Any:
     def forward(self: Any, x: np.ndarray) -> np.ndarray:
         e = np.exp(2 * x)

@@ -615,3 +615,16 @@ def _where_reads_arrays_only(orig: Any) -> Any:
 mutant("where_tensor_condition_always_true", "op:where",
        "where(mask_tensor, a, b) reads the Tensor as one truthy object: a everywhere",
        tensor__where=_where_reads_arrays_only)
+
+mutant("log_softmax_forward_ignores_dim", "op:log_softmax",
+       "LogSoftmax().forward(x, dim=d) uses the constructor's dim, not d",
+       activations__LogSoftmax__forward=lambda orig: lambda self, x, dim=None: orig(self, x))
+
+mutant("max_keepdims_by_default", "op:max and not softmax and not maximum",
+       "x.max(axis) keeps the reduced axis unless told not to (torch: keepdim=False)",
+       tensor__Tensor__max=lambda orig: lambda self, axis=None, keepdims=True: orig(
+           self, axis, keepdims))
+
+mutant("concatenate_default_axis_last", "op:concatenate",
+       "concatenate(tensors) joins along the last axis (torch.cat: dim=0)",
+       tensor__concatenate=lambda orig: lambda tensors, axis=-1: orig(tensors, axis))

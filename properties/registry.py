@@ -96,12 +96,16 @@ NAN_ANSWER = {"finite_differences": "the value is NaN (a mean of nothing), as to
 TIES_SHARE = "tied extremes share the gradient evenly (torch.amax/amin, and max() without dim)"
 
 
-def _softmax_forward_dim(tt: Any, x: Any, dim: int) -> Any:
+def _forward_dim(cls_name: str) -> Callable[..., Any]:
     """``Softmax().forward(x, dim=...)``: the dim given at the call, not the constructor."""
-    module = tt.make("Softmax")
-    if not tt.takes(module.forward, "dim"):
-        raise tt.lacking("core.activations.Softmax.forward(x, dim=...)")
-    return module.forward(x, dim=dim)
+
+    def call(tt: Any, x: Any, dim: int) -> Any:
+        module = tt.make(cls_name)
+        if not tt.takes(module.forward, "dim"):
+            raise tt.lacking(f"core.activations.{cls_name}.forward(x, dim=...)")
+        return module.forward(x, dim=dim)
+
+    return call
 
 
 def _activation(cls_name: str) -> Callable[..., Any]:
@@ -139,7 +143,8 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("getitem", lambda tt, x, index: x[index], oops.getitem, gen.getitem()),
     OpInfo("getitem_repeats", lambda tt, x, index: x[index], oops.getitem,
            gen.getitem(repeats=True)),
-    OpInfo("concatenate", lambda tt, *xs, axis: tt.concatenate(list(xs), axis),
+    OpInfo("concatenate", lambda tt, *xs, axis: (tt.concatenate(list(xs)) if axis == 0
+                                                 else tt.concatenate(list(xs), axis)),
            oops.concatenate, gen.joined(stack=False)),
     OpInfo("stack", lambda tt, *xs, axis: (tt.stack(list(xs)) if axis == 0  # the default
                                            else tt.stack(list(xs), axis)),
@@ -239,10 +244,14 @@ OPS: tuple[OpInfo, ...] = (
            convention="LeakyReLU() has torch's default slope, 0.01", skips=CALL_FORM),
     OpInfo("gelu_default", _activation("GELU"), onn.gelu, gen.unary(-4, 4), family="activation",
            convention="GELU() is the exact (erf) form, torch's default", skips=CALL_FORM),
-    OpInfo("softmax_forward_dim", _softmax_forward_dim, onn.softmax, gen.along_dim(),
+    OpInfo("softmax_forward_dim", _forward_dim("Softmax"), onn.softmax, gen.along_dim(),
            family="activation", skips=CALL_FORM),
     OpInfo("softmax_module_dim", lambda tt, x, dim: tt.make("Softmax", dim=dim)(x), onn.softmax,
            gen.along_dim(), family="activation", skips=CALL_FORM),
+    OpInfo("log_softmax_forward_dim", _forward_dim("LogSoftmax"), onn.log_softmax,
+           gen.along_dim(), family="activation", skips=CALL_FORM),
+    OpInfo("log_softmax_module_dim", lambda tt, x, dim: tt.make("LogSoftmax", dim=dim)(x),
+           onn.log_softmax, gen.along_dim(), family="activation", skips=CALL_FORM),
     OpInfo("permute_tuple", lambda tt, x, axes: x.permute(axes), oops.permute, gen.permute(),
            convention="permute((1, 0)) is permute(1, 0), as in torch", skips=CALL_FORM),
     OpInfo("where_mask_tensor", lambda tt, a, b, condition: tt.where(

@@ -82,7 +82,9 @@ def reduction(distinct: bool = False) -> SampleFn:
     def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
         shape = d(S.shapes())
         x = d(S.distinct(dtype, shape)) if distinct else d(S.values(dtype, shape))
-        return Sample((x,), {"axis": d(S.axes(len(shape))), "keepdims": d(st.booleans())})
+        # the defaults (axis=None, keepdims=False) are left out of the call, so they are tested
+        kwargs = {"axis": d(S.axes(len(shape))), "keepdims": d(st.booleans())}
+        return Sample((x,), {k: v for k, v in kwargs.items() if v not in (None, False)})
 
     return draw
 

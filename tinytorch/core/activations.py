@@ -129,7 +129,7 @@ def relu(x: Tensor) -> Tensor:
     return ReLUFunction.apply(x)
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor, negative_slope: float) -> Tensor:
     return LeakyReLUFunction.apply(x, negative_slope=negative_slope)
 
 

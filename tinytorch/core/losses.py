@@ -109,6 +109,25 @@ class CrossEntropyLoss(Loss):
         return _reduce(-picked, self.reduction)
 
 
+class BCEFunction(Function):
+    """Per-element -(t log p + (1-t) log(1-p)), with torch's rules at the edges: each log is
+    clamped at -100 in forward, and backward divides by max(p (1-p), 1e-12), so p = 0 or 1
+    exactly has a finite gradient (a log-then-clip composite gives 0 / 0 = NaN there)."""
+
+    def forward(self, p: np.ndarray, t: np.ndarray) -> np.ndarray:
+        self.p, self.t = p, t
+        with np.errstate(divide="ignore"):
+            self.log_p, self.log_q = np.log(p), np.log(1 - p)
+        return -(t * np.maximum(self.log_p, -100.0) + (1 - t) * np.maximum(self.log_q, -100.0))
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p, t = self.p, self.t
+        to_p = grad * (p - t) / np.maximum(p * (1 - p), np.asarray(1e-12, p.dtype))
+        with np.errstate(invalid="ignore"):
+            to_t = grad * (self.log_q - self.log_p)  # unclamped, as torch's: inf at p = 0 or 1
+        return to_p, to_t
+
+
 class BinaryCrossEntropyLoss(Loss):
     """-(t log p + (1-t) log(1-p)) for probabilities p in [0, 1]; logs clamped at -100 (torch)."""
 
@@ -119,9 +138,7 @@ class BinaryCrossEntropyLoss(Loss):
             raise ValueError("BinaryCrossEntropyLoss: predictions must be probabilities in [0, 1]")
         if np.any((targets.data < 0) | (targets.data > 1)):
             raise ValueError("BinaryCrossEntropyLoss: targets must be in [0, 1]")
-        log_p = predictions.log().clip(min=-100.0)
-        log_q = (1 - predictions).log().clip(min=-100.0)
-        return _reduce(-(targets * log_p + (1 - targets) * log_q), self.reduction)
+        return _reduce(BCEFunction.apply(predictions, targets), self.reduction)
 
 
 class BCEWithLogitsFunction(Function):
