@@ -145,3 +145,21 @@ class LockstepTwin:
                 out[i] = {k: tinytorch_layout(param, v) if isinstance(v, np.ndarray) else v
                           for k, v in state.items()}
         return out
+
+
+def evaluate(layout: Sequence[str], state: Mapping[str, np.ndarray], loss: str,
+             batches: Sequence[Batch]) -> tuple[float, float | None]:
+    """The Trainer's evaluate() by hand: the mean of the per-batch losses, and for class targets
+    (2-D outputs with several columns, 1-D targets) the fraction of argmax hits over all
+    samples; None otherwise."""
+    model = sequential_twin(layout, state).to(torch.float64).eval()
+    losses, correct, seen = [], 0, 0
+    with torch.no_grad():
+        for x, y in batches:
+            out = model(to_torch(x).to(torch.float64))
+            losses.append(loss_value(loss, out, y).item())
+            y = np.asarray(y)
+            if out.ndim == 2 and out.shape[1] > 1 and y.ndim == 1:
+                correct += int((out.argmax(dim=1).numpy() == y).sum())
+                seen += len(y)
+    return float(np.mean(losses)), (correct / seen if seen else None)

@@ -150,3 +150,21 @@ mutant("trainer_never_sets_loader_epoch", "checkpoint",
        "train_epoch does not tell the loader its epoch: after a resume a fresh loader replays "
        "epoch 0's shuffle",
        training__Trainer__train_epoch=_never_sets_epoch)
+
+
+def _step_not_counted(orig: Any) -> Any:
+    def _optimizer_step(self: Any) -> None:
+        orig(self)
+        self.step -= 1
+
+    return _optimizer_step
+
+
+mutant("trainer_step_not_counted", "trainer",
+       "trainer.step stays at 0: optimizer steps are taken but not counted",
+       training__Trainer___optimizer_step=_step_not_counted)
+
+mutant("evaluate_last_batch_only", "trainer",
+       "evaluate() reports the last batch's loss and accuracy, not the whole loader's",
+       training__Trainer__evaluate=lambda orig: lambda self, dataloader: orig(
+           self, list(dataloader)[-1:]))

@@ -237,6 +237,10 @@ def check_trainer_matches_torch_loop(case: TrainingCase) -> None:
                      what=f"history[{key!r}] differs from the torch loop's")
     _compare_params(case, "torch loop", state_of(run.model), twin["params"],
                     "final weights differ from the torch loop's", slack=slack)
+    steps = getattr(run.trainer, "step", None)  # upstream's counter of optimizer steps
+    if isinstance(steps, int) and steps != len(twin["step_lrs"]):
+        _fail(case, "step count", f"trainer.step is {steps} after {len(twin['step_lrs'])} "
+              "optimizer steps")
 
 
 @replayable
@@ -320,6 +324,22 @@ def check_evaluate_changes_nothing(case: TrainingCase) -> None:
         assert_close(_optimizer_state(run.optimizer), opt_state, EXACT, check_dtype=True,
                      op_name="Trainer", check="evaluate", sample=case.describe(),
                      what="evaluate() changed the optimizer's state")
+    _check_evaluate_values(case, run)
+
+
+def _check_evaluate_values(case: TrainingCase, run: Run) -> None:
+    """evaluate()'s mean loss (over every batch) and accuracy (over every sample) equal torch's
+    at the same weights."""
+    got = run.trainer.evaluate(run.loader)
+    want = otraining.evaluate(mlp_layout(len(case.widths) - 1, "tanh"), state_of(run.model),
+                              case.loss, run.loader.arrays(run.loader.epoch))
+    loss, accuracy = got if isinstance(got, tuple) else (got, None)
+    assert_close(np.float64(loss), np.float64(want[0]), trajectory_tolerance(),
+                 op_name="Trainer", check="evaluate", sample=case.describe(),
+                 what="evaluate()'s loss is not the mean of torch's per-batch losses")
+    if want[1] is not None and accuracy is not None and accuracy != want[1]:
+        _fail(case, "evaluate", f"evaluate()'s accuracy is {accuracy!r}, torch's argmax over "
+              f"every sample gives {want[1]!r}")
 
 
 def _optimizer_state(optimizer: Any) -> Any:

@@ -138,9 +138,7 @@ class Linear(Module):
 class Sequential(Module):
     """Layers applied in order; a layer may be a Module or any callable (e.g. an activation)."""
 
-    def __init__(self, *layers: Any) -> None:
-        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
-            layers = tuple(layers[0])
+    def __init__(self, *layers: Any) -> None:  # Sequential(a, b), as torch's (no list form)
         self.layers = list(layers)
 
     def forward(self, x: Tensor) -> Tensor:
