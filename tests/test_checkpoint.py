@@ -107,3 +107,62 @@ def test_checkpoint_holds_the_complete_state(tmp_path):
         names = set(archive.files)
     assert {"model/layers.0.weight", "model/layers.2.bias", "rng/keys", "__meta__"} <= names
     assert any(n.startswith("optimizer/") and n.endswith("exp_avg_sq") for n in names)
+
+
+def _edited(path, edit_meta=None, edit_arrays=None):
+    """Rewrite a saved checkpoint with its metadata (JSON) or arrays edited: a well-formed file
+    that is wrong in one named way."""
+    import json
+
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    meta = json.loads(arrays.pop("__meta__").tobytes().decode())
+    if edit_meta:
+        edit_meta(meta)
+    if edit_arrays:
+        edit_arrays(arrays)
+    raw = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, __meta__=raw, **arrays)
+
+
+BAD_CONTENTS = [
+    pytest.param(lambda m: m.update(format="something else"), None,
+                 r"^\S+ is not a TinyTorch trainer checkpoint$", id="foreign-format"),
+    pytest.param(lambda m: m.update(version=99), None,
+                 r"^checkpoint \S+ has version 99, this TinyTorch reads version \d+$",
+                 id="future-version"),
+    pytest.param(lambda m: m.pop("history"), None,
+                 r"^checkpoint \S+ is incomplete: missing \['history'\]$", id="missing-history"),
+    pytest.param(None, lambda a: a.pop("rng/keys"),
+                 r"^checkpoint \S+ is incomplete: missing \['rng'\]$", id="missing-rng"),
+    pytest.param(None, lambda a: a.update({"model/layers.0.weight": np.zeros((3, 2))}),
+                 r"^checkpoint \S+: layers\.0\.weight has shape \(3, 2\), the model expects "
+                 r"\(2, 3\)$", id="wrong-shape"),
+    pytest.param(lambda m: m["optimizer"].update(type="SGD"), None,
+                 r"^checkpoint \S+ does not fit this trainer: ", id="other-optimizer"),
+]
+
+
+@pytest.mark.bundled_only  # the bundled package's wording: the file, then what is wrong
+@pytest.mark.parametrize("edit_meta, edit_arrays, message", BAD_CONTENTS)
+def test_wellformed_but_wrong_checkpoint_names_what_is_wrong(tmp_path, edit_meta, edit_arrays,
+                                                              message):
+    path = tmp_path / "ckpt.npz"
+    _trainer(seed=1).save_checkpoint(path)
+    _edited(path, edit_meta, edit_arrays)
+    live = _trainer(seed=2)
+    before = _snapshot(live)
+    with pytest.raises(target.get().CheckpointError, match=message):
+        live.load_checkpoint(path)
+    _assert_untouched(live, before)
+
+
+@pytest.mark.bundled_only
+def test_corrupt_file_message_says_corrupt(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(target.get().CheckpointError,
+                       match=r"^checkpoint \S+ is corrupt or truncated: "):
+        _trainer().load_checkpoint(path)
+    with pytest.raises(target.get().CheckpointError, match=r"^no checkpoint at \S+absent\.npz$"):
+        _trainer().load_checkpoint(tmp_path / "absent.npz")

@@ -60,8 +60,10 @@ ARGUMENT_ERRORS = [
     ("SGD", {"lr": 0.1, "weight_decay": -1e-3}, ValueError, "weight_decay must be >= 0"),
     ("SGD", {"lr": 0.1, "nesterov": True}, ValueError, "Nesterov momentum requires momentum > 0"),
     ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True}, ValueError,
-     "dampening = 0"),
+     "Nesterov momentum requires momentum > 0 and dampening = 0"),
     ("SGD", {"lr": 0.1, "nesterov": "yes"}, TypeError, "nesterov must be True or False"),
+    ("SGD", {"lr": 0.1, "dampening": "x"}, TypeError, "dampening must be a real number"),
+    ("SGD", {"lr": 0.1, "momentum": float("inf")}, ValueError, "momentum must be finite"),
     ("Adam", {"lr": -1e-3}, ValueError, "lr must be >= 0"),
     ("Adam", {"betas": (1.0, 0.999)}, ValueError, r"betas\[0\] must be in \[0, 1\)"),
     ("Adam", {"betas": (0.9, -0.1)}, ValueError, r"betas\[1\] must be in \[0, 1\)"),
@@ -77,7 +79,7 @@ ARGUMENT_ERRORS = [
                          ids=[f"{k}-{'-'.join(kw)}-{m[:12]}" for k, kw, _, m in ARGUMENT_ERRORS])
 def test_bad_arguments_are_clear_errors(kind, kwargs, error, match):
     p = target.get().tensor(np.zeros(3), requires_grad=True)
-    with pytest.raises(error, match=match):
+    with pytest.raises(error, match=f"^{kind}: {match}"):  # named by the optimizer, then why
         getattr(_optimizers(), kind)([p], **kwargs)
 
 
