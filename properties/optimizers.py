@@ -65,7 +65,9 @@ def hyperparameters(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     default, so the case means the same call on both sides."""
     tt = target.get()
     lr = draw(learning_rates(), label="lr")
-    decay = draw(st.one_of(st.just(0.0), S.floats(F64, 0.0, 0.1)), label="weight_decay")
+    # 1.0 too: an implementation may test "weight_decay != 1" where it means "!= 0"
+    decay = draw(st.one_of(st.just(0.0), S.floats(F64, 0.0, 0.1), st.just(1.0)),
+                 label="weight_decay")
     if kind == "SGD":
         # Nesterov first (half the cases): drawn last it would need momentum > 0 and
         # dampening == 0 to line up, and too few examples would exercise it.

@@ -160,10 +160,123 @@ CASES = [
 ]
 
 
+# The bundled package's messages word for word: each names what was wrong, with the
+# shapes or values involved (read them: they are what a user sees).
+WORDING = {
+    'backward-non-scalar-no-gradient':
+        ('backward() on a non-scalar tensor of shape (2, 3) needs a gradient argument: '
+         'grad can be implicitly created only for scalar outputs'),
+    'backward-gradient-wrong-shape':
+        'backward(gradient): gradient shape (3, 2) does not match tensor shape (2, 3)',
+    'backward-without-requires-grad':
+        ('backward() on a tensor that does not require grad: no input of the computation '
+         'had requires_grad=True (or it ran under no_grad())'),
+    'tensor-from-strings':
+        'cannot build a Tensor from data of dtype <U1 (expected numbers: bool, int or float)',
+    'tensor-from-objects':
+        'cannot build a Tensor from data of dtype object (expected numbers: bool, int or float)',
+    'tensor-from-complex':
+        ('cannot build a Tensor from data of dtype complex128 (expected numbers: bool, '
+         'int or float)'),
+    'tensor-int-dtype':
+        'Tensor dtype must be float16, float32 or float64, not int64',
+    'item-of-several-elements':
+        'item() needs a tensor with one element, got shape (2, 2)',
+    'matmul-inner-mismatch':
+        ('matmul shape mismatch: (2, 3) @ (4, 5): inner dimensions 3 (last of the left) '
+         'and 4 (second-to-last of the right) differ'),
+    'matmul-batch-mismatch':
+        'matmul shape mismatch: batch dimensions of (2, 2, 3) and (3, 3, 4) do not broadcast',
+    'matmul-0d-operand':
+        'matmul needs operands of at least 1 dim, got shapes () and (3,)',
+    'reshape-incompatible':
+        'cannot reshape tensor of shape (2, 3) (6 elements) into shape (4, 2)',
+    'permute-repeated-axis':
+        'permute(0, 0, 1) is not a permutation of 3 axes',
+    'permute-too-few-axes':
+        'permute(1,) is not a permutation of 2 axes',
+    'stack-different-shapes':
+        'stack() needs tensors of one shape, got [(2,), (3,)]',
+    'stack-empty-list':
+        'stack() needs at least one tensor',
+    'concatenate-empty-list':
+        'concatenate() needs at least one tensor',
+    'clip-without-bounds':
+        'clip() needs at least one of min and max',
+    'max-of-empty':
+        'max() over an empty axis of a tensor of shape (0,)',
+    'sum-axis-out-of-range':
+        'axis 5 is out of bounds for a tensor of 2 dims',
+    'index-with-fractional-tensor':
+        'tensor index has non-integer values',
+    'softmax-dim-out-of-range':
+        'softmax: dim 2 is out of range for a tensor of shape (2, 3)',
+    'gelu-unknown-approximation':
+        "gelu: approximate must be 'none' or 'tanh', not 'bad'",
+    'linear-wrong-input-width':
+        'Linear(3, 4) expects input whose last dimension is 3, got shape (2, 5)',
+    'linear-zero-inputs':
+        'Linear(0, 4): sizes must be positive',
+    'linear-zero-outputs':
+        'Linear(3, 0): sizes must be positive',
+    'linear-string-size':
+        "Linear('3', 4): sizes must be integers",
+    'bce-target-above-one':
+        'BinaryCrossEntropyLoss: targets must be in [0, 1]',
+    'concatenate-shapes-differ':
+        'concatenate: shapes [(2, 3), (2, 4)] differ off axis 0',
+    'concatenate-ranks-differ':
+        'concatenate: shapes [(2,), (2, 1)] differ off axis 0',
+    'concatenate-axis-out-of-range':
+        'concatenate: axis 1 is out of range for tensors of shape (2,)',
+    'concatenate-0d':
+        'concatenate: axis 0 is out of range for tensors of shape ()',
+    'transpose-dim-out-of-range':
+        'transpose: dim 2 is out of range for a tensor of shape (2, 3)',
+    'permute-axis-out-of-range':
+        'permute(0, 2): axis out of range for shape (2, 3)',
+    'stack-axis-out-of-range':
+        'stack: axis 2 is out of range for the 2-d result',
+    'dropout-p-above-one':
+        'Dropout probability must be in [0, 1], got 1.5',
+    'load-state-missing-key':
+        '"load_state_dict: missing keys [\'layers.0.bias\'], unexpected keys []"',
+    'load-state-unexpected-key':
+        '"load_state_dict: missing keys [], unexpected keys [\'extra\']"',
+    'load-state-wrong-shape':
+        'load_state_dict: layers.0.weight has shape (3, 2), the model expects (2, 3)',
+    'mse-shape-mismatch':
+        'MSELoss: predictions (2, 3) and targets (3, 2) must have the same shape',
+    'mse-nan-prediction':
+        'MSELoss: predictions contains NaN or infinite values',
+    'loss-unknown-reduction':
+        "reduction must be one of ('mean', 'sum', 'none'), not 'avg'",
+    'cross-entropy-target-too-large':
+        'CrossEntropyLoss: target 3 is out of range for 3 classes',
+    'cross-entropy-negative-target':
+        'CrossEntropyLoss: target -1 is out of range for 3 classes',
+    'cross-entropy-fractional-targets':
+        'CrossEntropyLoss: targets must be integer class indices',
+    'cross-entropy-bool-targets':
+        'CrossEntropyLoss: targets must be integers, got dtype bool',
+    'cross-entropy-targets-wrong-shape':
+        'CrossEntropyLoss: targets have shape (2, 1), expected (2,)',
+    'cross-entropy-1d-logits':
+        'CrossEntropyLoss: logits must be (batch, classes), got (3,)',
+    'cross-entropy-empty-batch':
+        'CrossEntropyLoss: empty batch',
+    'bce-prediction-above-one':
+        'BinaryCrossEntropyLoss: predictions must be probabilities in [0, 1]',
+    'bce-with-logits-shape-mismatch':
+        'BCEWithLogitsLoss: logits (2,) and targets (3,) must have the same shape',
+}
+
+
 @pytest.mark.parametrize(("call", "error", "message"), CASES)
-def test_bad_input_raises_a_clear_error(call, error, message):
-    with pytest.raises(error, match=message):
+def test_bad_input_raises_a_clear_error(call, error, message, request):
+    with pytest.raises(error, match=message) as raised:
         call(target.get())
+    assert str(raised.value) == WORDING[request.node.callspec.id]
 
 
 # Calls torch rejects, over the registry entries that take an axis: the same kind of error.
