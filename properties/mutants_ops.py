@@ -281,6 +281,19 @@ mutant("accumulation_overwrites", "autograd",
        autograd__accumulate_leaf_grad=_overwrite)
 
 
+def _float64_grads(orig: Any) -> Any:
+    def accumulate(leaf: Any, grad: np.ndarray) -> None:
+        orig(leaf, grad)
+        leaf.grad = type(leaf)._wrap(np.asarray(leaf.grad.data, dtype=np.float64))
+
+    return accumulate
+
+
+mutant("leaf_grad_in_float64", "op:add",
+       "leaf gradients are stored as float64 whatever the leaf's dtype (np.asarray(g, float))",
+       autograd__accumulate_leaf_grad=_float64_grads)
+
+
 def _recursive_backward(orig: Any) -> Any:
     accumulate = _m("autograd").accumulate_leaf_grad
 

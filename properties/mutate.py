@@ -81,7 +81,8 @@ class Outcome:
 
 def _pytest(mutant: str | None, profile: str, args: list[str], timeout: float,
             log: Path | None = None) -> tuple[int | None, str, float]:
-    env = dict(os.environ, TINYTORCH_PROFILE=profile, PYTHONHASHSEED="0", OMP_NUM_THREADS="1")
+    env = dict(os.environ, TINYTORCH_PROFILE=profile, PYTHONHASHSEED="0", OMP_NUM_THREADS="1",
+               TINYTORCH_REPRO_DIR=str(SCRATCH / "repro"))
     env.pop(MUTANT_ENV, None)
     env.pop(LOG_ENV, None)
     if mutant:
@@ -110,7 +111,11 @@ def _kills(log: Path) -> dict[str, int | None]:
 HEAVY = ["torch", "numpy", "hypothesis", "hypothesis.extra.numpy", "pytest"]
 # pytest as the forked children run it: pass/fail is all they report, so no assertion rewriting
 # (0.4 s of compiling a run), no gc.collect() x 5 at exit over torch's heap (0.35 s), no anyio.
-LEAN = ["--assert=plain", "-p", "no:unraisableexception", "-p", "no:anyio"]
+# A mutant's failure reports and repro scripts are scratch: they go here, not into the user's
+# harness-report/ and .repro/.
+SCRATCH = Path(tempfile.gettempdir()) / "tinytorch-harness-mutants"
+LEAN = ["--assert=plain", "-p", "no:unraisableexception", "-p", "no:anyio",
+        f"--report-dir={SCRATCH / 'report'}"]
 
 
 def _pytest_in_this_process(name: str | None, profile: str, log: str, limit: float,
@@ -122,7 +127,8 @@ def _pytest_in_this_process(name: str | None, profile: str, log: str, limit: flo
     import io
     import runpy
 
-    os.environ.update({"TINYTORCH_PROFILE": profile, LOG_ENV: log, "OMP_NUM_THREADS": "1"})
+    os.environ.update({"TINYTORCH_PROFILE": profile, LOG_ENV: log, "OMP_NUM_THREADS": "1",
+                       "TINYTORCH_REPRO_DIR": str(SCRATCH / "repro")})
     if name:
         os.environ[MUTANT_ENV] = name
     else:
@@ -155,7 +161,7 @@ def run_component(name: str, profile: str, timeout: float,
             except Exception as e:  # noqa: BLE001 - a crashed or hung child is an error row
                 code, out, secs = None, f"{type(e).__name__}: {e}", timeout
         else:
-            code, out, secs = _pytest(name, profile, ["-p", "no:xdist",
+            code, out, secs = _pytest(name, profile, ["-p", "no:xdist", *LEAN,
                                                       *component_tests(CATALOG[name].component)],
                                       timeout, log)
         return code, out, secs, _kills(log)

@@ -90,7 +90,7 @@ AT_EXTREME = {"finite_differences": "at logits of 1e4 a step of 1e-6 is below th
                                     "of the objective", **ENGINE}
 CALL_FORM = {prop: "a call form: forward and backward against torch say whether it works; "
                    "the entry of the usual form carries the other laws"
-             for prop in ("finite_differences", "grad_shapes", "autograd_laws")}
+             for prop in ("finite_differences", "autograd_laws")}
 NAN_ANSWER = {"finite_differences": "the value is NaN (a mean of nothing), as torch's",
               "fp_exceptions": "torch's answer is 0 / 0 = NaN"}
 TIES_SHARE = "tied extremes share the gradient evenly (torch.amax/amin, and max() without dim)"

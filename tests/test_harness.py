@@ -235,7 +235,8 @@ def test_every_family_writes_a_repro_that_replays_against_the_target(tmp_path, m
                TINYTORCH_PROFILE="mutants")
     env.pop("CI", None)
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          "-p", "no:xdist", "-x", *tests], cwd=ROOT, env=env,
+                          "-p", "no:xdist", "-x", f"--report-dir={tmp_path / 'report'}", *tests],
+                         cwd=ROOT, env=env,
                          capture_output=True, text=True)
     assert run.returncode == 1, run.stdout[-3000:]
     script = max(tmp_path.glob("*.py"), key=lambda p: p.stat().st_mtime)
