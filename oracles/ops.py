@@ -145,3 +145,13 @@ def concatenate(*xs: torch.Tensor, axis: int = 0) -> torch.Tensor:
 
 def stack(*xs: torch.Tensor, axis: int = 0) -> torch.Tensor:
     return torch.stack(xs, dim=axis)
+
+
+def detach_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a.detach() * b``: the value of a product whose first factor is cut from the graph."""
+    return a.detach() * b
+
+
+def length(x: np.ndarray) -> int:
+    """``len()`` of the torch tensor holding ``x`` (TypeError for a 0-d one, as torch raises)."""
+    return len(torch.from_numpy(np.asarray(x)))

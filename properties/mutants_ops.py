@@ -524,6 +524,10 @@ def _children_only(orig: Any) -> Any:
     return modules
 
 
+mutant("module_zero_grad_keeps_grads", "layers",
+       "model.zero_grad() is a no-op: every parameter keeps its .grad",
+       layers__Module__zero_grad=lambda orig: lambda self: None)
+
 mutant("modes_reach_only_children", "layers",
        "train()/eval() reach the model's direct children but not their children",
        layers__Module__modules=_children_only)
@@ -641,3 +645,17 @@ mutant("max_keepdims_by_default", "op:max and not softmax and not maximum",
 mutant("concatenate_default_axis_last", "op:concatenate",
        "concatenate(tensors) joins along the last axis (torch.cat: dim=0)",
        tensor__concatenate=lambda orig: lambda tensors, axis=-1: orig(tensors, axis))
+
+# ----------------------------------------------------------------------------- Tensor protocol
+
+mutant("len_of_scalar_is_one", "tensor", "len() of a 0-d tensor is 1 instead of a TypeError",
+       **{"tensor.Tensor.__len__": lambda orig: lambda self: self.shape[0] if self.shape else 1})
+
+mutant("detach_returns_self", "tensor",
+       "x.detach() returns x itself: the gradient still flows into x",
+       tensor__Tensor__detach=lambda orig: lambda self: self)
+
+mutant("rmatmul_operands_swapped", "op:rmatmul",
+       "ndarray @ Tensor computes Tensor @ ndarray (__rmatmul__ forgets the order)",
+       **{"tensor.Tensor.__rmatmul__": lambda orig: lambda self, other: self.matmul(
+           self._lift(other).transpose()).transpose()})

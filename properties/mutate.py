@@ -50,6 +50,7 @@ COMPONENT_TESTS: dict[str, list[str]] = {
                  "test_graph or test_gradient_flow or add or matmul or relu or mse_loss "
                  "or getitem or div"],
     "layers": ["tests/test_layers.py"],
+    "tensor": ["tests/test_tensor_api.py"],
     "errors": ["tests/test_errors.py"],
     "dtypes": ["tests/test_dtypes.py", "tests/test_optimizers.py", "tests/test_checkpoint.py",
                "tests/test_trainer.py"],

@@ -271,6 +271,9 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("mse_loss_int_array_targets",
            _loss("MSELoss", targets_as=lambda t: t.astype(np.int64)), onn.mse_loss,
            gen.integer_targets(), differentiable=(0,), family="loss", skips=CALL_FORM),
+    OpInfo("rmatmul", lambda tt, a, b: tt.array(a) @ b, oops.matmul, gen.matmul(),
+           differentiable=(1,), convention="ndarray @ Tensor is Tensor.__rmatmul__",
+           skips=CALL_FORM),
     # --- empty tensors, where torch defines the result
     OpInfo("sum_empty", lambda tt, x, **kw: x.sum(**kw), oops.sum, edges.reduction_over_empty()),
     OpInfo("mean_empty", lambda tt, x, **kw: x.mean(**kw), oops.mean,

@@ -66,6 +66,12 @@ CASES = [
                  ValueError, r"at least 1 dim", id="matmul-0d-operand"),
     pytest.param(lambda tt: ones(tt, (2, 3)).reshape(4, 2),
                  ValueError, r"\(2, 3\).*\(4, 2\)", id="reshape-incompatible"),
+    pytest.param(lambda tt: ones(tt, (2, 3)).reshape(-1, 4),
+                 ValueError, r"\(2, 3\).*\(-1, 4\)", id="reshape-unknown-does-not-divide"),
+    pytest.param(lambda tt: ones(tt, (2, 3)).reshape(-1, 3, -1),
+                 ValueError, r"\(2, 3\).*\(-1, 3, -1\)", id="reshape-two-unknowns"),
+    pytest.param(lambda tt: ones(tt, (0, 3)).reshape(0, -1),
+                 ValueError, r"\(0, 3\).*\(0, -1\)", id="reshape-unknown-beside-zero"),
     pytest.param(lambda tt: ones(tt, (2, 3, 4)).permute(0, 0, 1),
                  ValueError, r"not a permutation", id="permute-repeated-axis"),
     pytest.param(lambda tt: ones(tt, (2, 3)).permute(1,),
@@ -191,6 +197,12 @@ WORDING = {
         'matmul needs operands of at least 1 dim, got shapes () and (3,)',
     'reshape-incompatible':
         'cannot reshape tensor of shape (2, 3) (6 elements) into shape (4, 2)',
+    'reshape-unknown-does-not-divide':
+        'cannot reshape tensor of shape (2, 3) (6 elements) into shape (-1, 4)',
+    'reshape-two-unknowns':
+        'cannot reshape tensor of shape (2, 3) (6 elements) into shape (-1, 3, -1)',
+    'reshape-unknown-beside-zero':  # torch: the unknown "can be any value"
+        'cannot reshape tensor of shape (0, 3) (0 elements) into shape (0, -1)',
     'permute-repeated-axis':
         'permute(0, 0, 1) is not a permutation of 3 axes',
     'permute-too-few-axes':

@@ -160,6 +160,26 @@ def test_load_state_dict_reproduces_outputs_exactly(widths, batch, data):
                  what="weights after load_state_dict differ from the saved ones")
 
 
+@given(widths=st.lists(sizes, min_size=2, max_size=4), batch=st.integers(1, 4), data=st.data())
+def test_module_zero_grad_leaves_every_parameter_without_grad_as_torch(widths, batch, data):
+    """``model.zero_grad()`` after a backward: torch's default (set_to_none=True) leaves every
+    parameter's ``.grad`` None, nested layers' included."""
+    tt = target.get()
+    model = mlp(tt, widths)
+    zero_grad = tt.need_attribute(model, "zero_grad", "core.layers.Module.zero_grad")
+    x = tt.tensor(data.draw(S.values(np.float32, (batch, widths[0])), label="x"))
+    twin = onn.sequential_twin(networks.mlp_layout(len(widths) - 1, "tanh"),
+                               networks.state_of(model))
+    tt.backward(model(x).sum())
+    twin(torch.from_numpy(tt.array(x).astype(np.float64))).sum().backward()
+    zero_grad()
+    twin.zero_grad()
+    holding = [name for name, p in model.named_parameters() if tt.grad(p) is not None]
+    in_torch = [f"layers.{name}" for name, p in twin.named_parameters() if p.grad is not None]
+    assert holding == in_torch, (f"after model.zero_grad() these parameters still hold a .grad: "
+                                 f"{holding} (torch's: {in_torch})")
+
+
 @given(spec=networks.module_trees(),
        calls=st.lists(st.sampled_from(networks.MODE_CALLS), min_size=1, max_size=4))
 def test_train_and_eval_reach_every_submodule(spec, calls):

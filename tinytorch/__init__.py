@@ -37,7 +37,6 @@ from tinytorch.core.tensor import (
     concatenate,
     exp,
     log,
-    matmul,
     maximum,
     sqrt,
     stack,
@@ -54,6 +53,6 @@ __all__ = [
     "BCEWithLogitsLoss", "BinaryCrossEntropyLoss", "CrossEntropyLoss", "Dropout", "Function",
     "GELU", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ReLU", "Sequential",
     "Sigmoid", "Softmax", "Tanh", "Tensor", "concatenate", "enable_grad", "exp", "gelu",
-    "is_grad_enabled", "leaky_relu", "log", "log_softmax", "matmul", "maximum", "no_grad", "relu",
+    "is_grad_enabled", "leaky_relu", "log", "log_softmax", "maximum", "no_grad", "relu",
     "sigmoid", "softmax", "sqrt", "stack", "tanh", "where",
 ]

@@ -100,9 +100,6 @@ class Function:
             result._ctx = node
         return result
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__}>"
-
 
 def topological_order(root: Any) -> list[Any]:
     """Tensors reachable from ``root`` through recorded nodes, each after all its inputs.

@@ -150,8 +150,3 @@ class DataLoader:
         for part in batch_slices(len(order), self.batch_size, self.drop_last):
             yield _collate([self.dataset[int(i)] for i in order[part]])
         self.epoch = epoch + 1  # only after a full pass: a `break` does not advance it
-
-    def __repr__(self) -> str:
-        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
-                f"batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last}, seed={self.seed}, epoch={self.epoch})")

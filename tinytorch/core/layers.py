@@ -131,9 +131,6 @@ class Linear(Module):
         out = x @ self.weight
         return out + self.bias if self.bias is not None else out
 
-    def __repr__(self) -> str:
-        return f"Linear({self.in_features}, {self.out_features}, bias={self.bias is not None})"
-
 
 class Sequential(Module):
     """Layers applied in order; a layer may be a Module or any callable (e.g. an activation)."""
@@ -171,6 +168,3 @@ class Dropout(Module):
             return x * np.zeros(x.shape, dtype=x.dtype)
         keep = (np.random.random(x.shape) >= self.p).astype(x.dtype)
         return x * (keep / np.asarray(1.0 - self.p, dtype=x.dtype))
-
-    def __repr__(self) -> str:
-        return f"Dropout(p={self.p})"

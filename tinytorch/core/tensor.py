@@ -341,7 +341,3 @@ def log(x: Tensor) -> Tensor:
 
 def sqrt(x: Tensor) -> Tensor:
     return x.sqrt()
-
-
-def matmul(a: Tensor, b: Tensor) -> Tensor:
-    return a.matmul(b)
