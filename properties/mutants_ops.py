@@ -659,3 +659,8 @@ mutant("rmatmul_operands_swapped", "op:rmatmul",
        "ndarray @ Tensor computes Tensor @ ndarray (__rmatmul__ forgets the order)",
        **{"tensor.Tensor.__rmatmul__": lambda orig: lambda self, other: self.matmul(
            self._lift(other).transpose()).transpose()})
+
+mutant("bce_target_grad_sign", "op:bce_soft_targets",
+       "BCE's gradient for the targets is log(1 - p) + log(p) (a sign lost)",
+       losses__BCEFunction__backward=lambda orig: lambda self, grad: (
+           orig(self, grad)[0], grad * (self.log_q + self.log_p)))

@@ -191,6 +191,10 @@ OPS: tuple[OpInfo, ...] = (
            gen.elementwise_loss((0.02, 0.98), (0.0, 1.0)), differentiable=(0,), family="loss"),
     OpInfo("bce_with_logits", _loss("BCEWithLogitsLoss"), onn.binary_cross_entropy_with_logits,
            gen.elementwise_loss((-6, 6), (0.0, 1.0)), family="loss"),
+    # Soft targets inside (0, 1): their gradient, log(1 - p) - log(p), is checked too, finite
+    # differences included (a step from a target of exactly 0 or 1 leaves BCE's domain).
+    OpInfo("bce_soft_targets", _loss("BinaryCrossEntropyLoss"), onn.binary_cross_entropy,
+           gen.elementwise_loss((0.02, 0.98), (0.05, 0.95)), family="loss", skips=ENGINE),
     # --- exactly on kinks and ties (the smooth entries above avoid them by construction)
     OpInfo("relu_at_kink", _activation("ReLU"), onn.relu, edges.on_kinks([0.0]),
            family="activation", convention="relu'(0) = 0", skips=AT_KINK),

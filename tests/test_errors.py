@@ -163,6 +163,11 @@ CASES = [
                  ValueError, r"\[0, 1\]", id="bce-prediction-above-one"),
     pytest.param(lambda tt: tt.BCEWithLogitsLoss()(ones(tt, (2,)), np.ones(3)),
                  ValueError, r"\(2,\).*\(3,\)", id="bce-with-logits-shape-mismatch"),
+    pytest.param(lambda tt: tt.BinaryCrossEntropyLoss()(tt.tensor(np.full(2, 0.5)), np.ones(3)),
+                 ValueError, r"\(2,\).*\(3,\)", id="bce-shape-mismatch"),
+    # ------------------------------------------------------------------ clipping
+    pytest.param(lambda tt: tt.clip_grad_value([ones(tt, (2,), True)], "a"),
+                 TypeError, r"clip_value.*str", id="clip-value-not-a-number"),
 ]
 
 
@@ -281,6 +286,10 @@ WORDING = {
         'BinaryCrossEntropyLoss: predictions must be probabilities in [0, 1]',
     'bce-with-logits-shape-mismatch':
         'BCEWithLogitsLoss: logits (2,) and targets (3,) must have the same shape',
+    'bce-shape-mismatch':
+        'BinaryCrossEntropyLoss: predictions (2,) and targets (3,) must have the same shape',
+    'clip-value-not-a-number':
+        'clip_value must be a real number, not str',
 }
 
 
