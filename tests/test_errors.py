@@ -168,6 +168,13 @@ CASES = [
     # ------------------------------------------------------------------ clipping
     pytest.param(lambda tt: tt.clip_grad_value([ones(tt, (2,), True)], "a"),
                  TypeError, r"clip_value.*str", id="clip-value-not-a-number"),
+    # ------------------------------------------------------------------ schedules
+    pytest.param(lambda tt: tt.WarmupCosineSchedule(0.1, 0.0, 0, 0),
+                 ValueError, r"total_epochs.*0", id="warmup-schedule-no-epochs"),
+    pytest.param(lambda tt: tt.WarmupCosineSchedule(0.1, 0.0, -1, 10),
+                 ValueError, r"warmup_epochs.*-1", id="warmup-schedule-negative-warmup"),
+    pytest.param(lambda tt: tt.WarmupCosineSchedule(0.1, 0.0, 2, 10, start_factor="x"),
+                 TypeError, r"start_factor.*str", id="warmup-schedule-factor-not-a-number"),
 ]
 
 
@@ -290,6 +297,9 @@ WORDING = {
         'BinaryCrossEntropyLoss: predictions (2,) and targets (3,) must have the same shape',
     'clip-value-not-a-number':
         'clip_value must be a real number, not str',
+    'warmup-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
+    'warmup-schedule-negative-warmup': 'warmup_epochs must be >= 0, got -1',
+    'warmup-schedule-factor-not-a-number': 'start_factor must be a real number, not str',
 }
 
 
