@@ -98,3 +98,16 @@ mutant("warmup_default_start_factor", "schedules",
 mutant("apply_records_whole_epochs", "schedules",
        "apply(optimizer, 2.5) records last_epoch = 2: a resumed schedule restarts elsewhere",
        schedules___plain=lambda orig: lambda epoch: int(epoch))
+
+
+def _fresh_last_epoch_zero(orig: Any) -> Any:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        orig(self, *args, **kwargs)
+        self.last_epoch = 0
+
+    return __init__
+
+
+mutant("warmup_fresh_last_epoch_zero", "schedules",
+       "a new WarmupCosineSchedule says it was applied at epoch 0 (last_epoch = 0, not -1)",
+       **{"schedules.WarmupCosineSchedule.__init__": _fresh_last_epoch_zero})

@@ -222,6 +222,9 @@ def check_state_dict_round_trip(kind: str, hyper: dict[str, Any], other: dict[st
         fail(kind, "state_dict", f"state_dict() is not a dict of plain ints and floats: {bad}",
               sample)
     json.dumps(state)
+    if applied == -1 and state.get("last_epoch") != -1:
+        fail(kind, "state_dict", f"a schedule never applied has last_epoch "
+             f"{state.get('last_epoch')!r} in its state_dict(), not -1 (never applied)", sample)
     copy = dict(state)
     state.clear()  # the schedule must not hold on to the dict it handed out
     if source.state_dict() != copy:
