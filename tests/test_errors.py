@@ -66,6 +66,8 @@ CASES = [
                  ValueError, r"at least 1 dim", id="matmul-0d-operand"),
     pytest.param(lambda tt: ones(tt, (2, 3)).reshape(4, 2),
                  ValueError, r"\(2, 3\).*\(4, 2\)", id="reshape-incompatible"),
+    pytest.param(lambda tt: ones(tt, (2, 3)).reshape(3),
+                 ValueError, r"\(2, 3\).*\(3,\)", id="reshape-fewer-elements"),
     pytest.param(lambda tt: ones(tt, (2, 3)).reshape(-1, 4),
                  ValueError, r"\(2, 3\).*\(-1, 4\)", id="reshape-unknown-does-not-divide"),
     pytest.param(lambda tt: ones(tt, (2, 3)).reshape(-1, 3, -1),
@@ -209,6 +211,8 @@ WORDING = {
         'matmul needs operands of at least 1 dim, got shapes () and (3,)',
     'reshape-incompatible':
         'cannot reshape tensor of shape (2, 3) (6 elements) into shape (4, 2)',
+    'reshape-fewer-elements':  # 3 divides 6: the size must be equal, not a multiple
+        'cannot reshape tensor of shape (2, 3) (6 elements) into shape (3,)',
     'reshape-unknown-does-not-divide':
         'cannot reshape tensor of shape (2, 3) (6 elements) into shape (-1, 4)',
     'reshape-two-unknowns':
