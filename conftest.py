@@ -34,8 +34,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
 
-# examples per test (for the mutation runner); JSON per failure and the run summary
-pytest_plugins = ["plugins.examples_log", "plugins.failure_reports"]
+# examples per test (for the mutation runner); JSON per failure and the run summary; under
+# mutmut, a mutant's tests fastest first
+pytest_plugins = ["plugins.examples_log", "plugins.failure_reports", "plugins.mutmut_order"]
 
 TARGET_KEY = pytest.StashKey()
 
