@@ -664,3 +664,7 @@ mutant("bce_target_grad_sign", "op:bce_soft_targets",
        "BCE's gradient for the targets is log(1 - p) + log(p) (a sign lost)",
        losses__BCEFunction__backward=lambda orig: lambda self, grad: (
            orig(self, grad)[0], grad * (self.log_q + self.log_p)))
+
+mutant("gelu_function_default_tanh", "op:gelu_function_default",
+       "gelu(x) defaults to the tanh approximation (torch's default is the exact erf form)",
+       activations__gelu=lambda orig: lambda x, approximate="tanh": orig(x, approximate))

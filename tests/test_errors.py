@@ -55,6 +55,7 @@ CASES = [
                  TypeError, r"dtype complex128", id="tensor-from-complex"),
     pytest.param(lambda tt: tt.Tensor([1, 2], dtype=int),
                  TypeError, r"float16, float32 or float64, not int", id="tensor-int-dtype"),
+    pytest.param(lambda tt: len(ones(tt, ())), TypeError, r"0-d", id="len-of-0d"),
     pytest.param(lambda tt: ones(tt, (2, 2)).item(),
                  ValueError, r"one element.*\(2, 2\)", id="item-of-several-elements"),
     # ------------------------------------------------------------------ shapes
@@ -167,6 +168,8 @@ CASES = [
                  ValueError, r"\(2,\).*\(3,\)", id="bce-with-logits-shape-mismatch"),
     pytest.param(lambda tt: tt.BinaryCrossEntropyLoss()(tt.tensor(np.full(2, 0.5)), np.ones(3)),
                  ValueError, r"\(2,\).*\(3,\)", id="bce-shape-mismatch"),
+    pytest.param(lambda tt: tt.GELU(approximate="x"),
+                 ValueError, r"'none' or 'tanh'.*'x'", id="gelu-unknown-approximate"),
     # ------------------------------------------------------------------ clipping
     pytest.param(lambda tt: tt.clip_grad_value([ones(tt, (2,), True)], "a"),
                  TypeError, r"clip_value.*str", id="clip-value-not-a-number"),
@@ -200,6 +203,7 @@ WORDING = {
          'int or float)'),
     'tensor-int-dtype':
         'Tensor dtype must be float16, float32 or float64, not int64',
+    'len-of-0d': 'len() of a 0-d tensor',
     'item-of-several-elements':
         'item() needs a tensor with one element, got shape (2, 2)',
     'matmul-inner-mismatch':
@@ -299,6 +303,7 @@ WORDING = {
         'BCEWithLogitsLoss: logits (2,) and targets (3,) must have the same shape',
     'bce-shape-mismatch':
         'BinaryCrossEntropyLoss: predictions (2,) and targets (3,) must have the same shape',
+    'gelu-unknown-approximate': "GELU: approximate must be 'none' or 'tanh', not 'x'",
     'clip-value-not-a-number':
         'clip_value must be a real number, not str',
     'warmup-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
