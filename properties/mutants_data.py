@@ -49,3 +49,17 @@ mutant("dataloader_same_order_every_epoch", "data",
        "the shuffle is seeded by the seed alone: every epoch repeats epoch 0's order",
        dataloader__epoch_order=lambda orig: lambda n, shuffle, seed, epoch: orig(
            n, shuffle, seed, 0))
+
+
+def _first_by_negative_index_missing(orig: Any) -> Any:
+    def __getitem__(self: Any, index: int) -> Any:
+        if index == -len(self):
+            raise IndexError(f"index {index} out of range")
+        return orig(self, index)
+
+    return __getitem__
+
+
+mutant("dataset_rejects_minus_n", "data",
+       "TensorDataset[-n] raises IndexError (the range check is -n < i < n, not -n <= i < n)",
+       **{"dataloader.TensorDataset.__getitem__": _first_by_negative_index_missing})

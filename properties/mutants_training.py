@@ -168,3 +168,8 @@ mutant("evaluate_last_batch_only", "trainer",
        "evaluate() reports the last batch's loss and accuracy, not the whole loader's",
        training__Trainer__evaluate=lambda orig: lambda self, dataloader: orig(
            self, list(dataloader)[-1:]))
+
+mutant("train_epoch_default_accumulates_two", "trainer",
+       "train_epoch(loader) accumulates 2 micro-batches by default instead of 1",
+       training__Trainer__train_epoch=lambda orig: lambda self, dataloader,
+       accumulation_steps=2: orig(self, dataloader, accumulation_steps))

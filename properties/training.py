@@ -161,10 +161,12 @@ def build(case: TrainingCase, weights: Weights | None = None) -> Run:
 
 
 def train_epochs(run: Run, epochs: int, accumulation_steps: int = 1) -> None:
-    """``trainer.train_epoch`` ``epochs`` times, each over that epoch's batches."""
+    """``trainer.train_epoch`` ``epochs`` times, each over that epoch's batches. Without
+    accumulation the argument is left out, so its default (1, upstream's) is what runs."""
+    given = {} if accumulation_steps == 1 else {"accumulation_steps": accumulation_steps}
     for _ in range(epochs):
         run.loader.set_epoch(run.trainer.epoch)
-        run.trainer.train_epoch(run.loader, accumulation_steps=accumulation_steps)
+        run.trainer.train_epoch(run.loader, **given)
 
 
 def epoch_batches(loader: EpochLoader, epochs: int) -> list[list[tuple[np.ndarray, np.ndarray]]]:

@@ -38,6 +38,29 @@ def cross_entropy(tt, logits_shape, targets):
     return tt.CrossEntropyLoss()(ones(tt, logits_shape), np.asarray(targets))
 
 
+def loader(tt, n=3, **kwargs):
+    x = tt.tensor(np.ones((n, 2)))
+    return tt.DataLoader(tt.TensorDataset(x, tt.tensor(np.ones((n, 1)))), 2, **kwargs)
+
+
+class Ragged:
+    """A dataset whose samples differ in shape: (1,), then (2,)."""
+
+    def __init__(self, tt):
+        self.tt = tt
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return (self.tt.tensor(np.ones(i + 1)),)
+
+
+def trainer(tt):
+    m = tt.Linear(2, 1)
+    return tt.Trainer(m, tt.SGD(m.parameters(), lr=0.1), tt.MSELoss())
+
+
 CASES = [
     # ------------------------------------------------------------------ autograd
     pytest.param(lambda tt: (ones(tt, (2, 3), True) * 2).backward(),
@@ -173,6 +196,28 @@ CASES = [
     # ------------------------------------------------------------------ clipping
     pytest.param(lambda tt: tt.clip_grad_value([ones(tt, (2,), True)], "a"),
                  TypeError, r"clip_value.*str", id="clip-value-not-a-number"),
+    # ------------------------------------------------------------------ data
+    pytest.param(lambda tt: loader(tt, seed=1.5), TypeError, r"seed.*1\.5",
+                 id="loader-seed-not-an-int"),
+    pytest.param(lambda tt: loader(tt, n=0), ValueError, r"empty", id="loader-empty-dataset"),
+    pytest.param(lambda tt: loader(tt).set_epoch(1.5), TypeError, r"epoch.*1\.5",
+                 id="loader-epoch-not-an-int"),
+    pytest.param(lambda tt: list(tt.DataLoader(Ragged(tt), 2)), ValueError,
+                 r"\(1,\), \(2,\)", id="loader-samples-of-different-shapes"),
+    pytest.param(lambda tt: tt.TensorDataset(ones(tt, (3,)))[1.5], TypeError, r"float",
+                 id="dataset-index-not-an-int"),
+    pytest.param(lambda tt: tt.TensorDataset(ones(tt, ())), ValueError, r"\[\(\)\]",
+                 id="dataset-0d-tensor"),
+    pytest.param(lambda tt: tt.TensorDataset(), ValueError, r"at least one",
+                 id="dataset-no-tensors"),
+    # ------------------------------------------------------------------ training
+    pytest.param(lambda tt: trainer(tt).train_epoch(loader(tt), accumulation_steps=0),
+                 ValueError, r"accumulation_steps.*0", id="trainer-zero-accumulation-steps"),
+    pytest.param(lambda tt: trainer(tt).train_epoch([]), ValueError, r"no batches",
+                 id="trainer-no-batches"),
+    pytest.param(lambda tt: tt.CrossEntropyLoss()(tt.tensor(np.array([[np.nan, 1.0]])),
+                                                   np.array([0])),
+                 ValueError, r"NaN", id="cross-entropy-nan-logits"),
     # ------------------------------------------------------------------ schedules
     pytest.param(lambda tt: tt.WarmupCosineSchedule(0.1, 0.0, 0, 0),
                  ValueError, r"total_epochs.*0", id="warmup-schedule-no-epochs"),
@@ -306,6 +351,18 @@ WORDING = {
     'gelu-unknown-approximate': "GELU: approximate must be 'none' or 'tanh', not 'x'",
     'clip-value-not-a-number':
         'clip_value must be a real number, not str',
+    'loader-seed-not-an-int': 'DataLoader: seed must be an integer or None, got 1.5',
+    'loader-empty-dataset': 'DataLoader: the dataset is empty (0 samples): nothing to batch',
+    'loader-epoch-not-an-int': 'DataLoader.set_epoch: epoch must be an integer, got 1.5',
+    'loader-samples-of-different-shapes':
+        ('DataLoader: field 0 of the samples has different shapes [(1,), (2,)]; samples in '
+         'one batch must have one shape'),
+    'dataset-index-not-an-int': 'TensorDataset indices must be integers, not float',
+    'dataset-0d-tensor': 'TensorDataset: tensors need a first (sample) dimension, got shapes [()]',
+    'dataset-no-tensors': 'TensorDataset needs at least one tensor',
+    'trainer-zero-accumulation-steps': 'accumulation_steps must be a positive int, got 0',
+    'trainer-no-batches': 'train_epoch: the dataloader yielded no batches',
+    'cross-entropy-nan-logits': 'CrossEntropyLoss: logits contains NaN or infinite values',
     'warmup-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-negative-warmup': 'warmup_epochs must be >= 0, got -1',
     'warmup-schedule-factor-not-a-number': 'start_factor must be a real number, not str',

@@ -108,7 +108,7 @@ class DataLoader:
     construction, so a loader is reproducible through ``set_epoch`` even then.
     """
 
-    def __init__(self, dataset: Any, batch_size: int = 32, shuffle: bool = False,
+    def __init__(self, dataset: Any, batch_size: int, shuffle: bool = False,
                  drop_last: bool = False, seed: int | None = None) -> None:
         if not _is_int(batch_size):
             raise TypeError(f"DataLoader: batch_size must be an integer, got {batch_size!r}")
