@@ -136,3 +136,19 @@ mutant("step_not_atomic", "optimizers",
        "step() checks each gradient as it goes: a bad gradient for parameter 1 raises after "
        "parameter 0 was already updated",
        optimizers__Optimizer__step=_step_as_it_goes)
+
+
+def _sgd_buffer_is_the_grad(orig: Any) -> Any:
+    def _update(self: Any, index: int, p: Any, grad: Any) -> None:
+        first = self.momentum != 0.0 and "momentum_buffer" not in self.state.get(index, {})
+        orig(self, index, p, grad)
+        if first and self.weight_decay == 0.0:
+            self.state[index]["momentum_buffer"] = grad  # no copy: later steps write into it
+
+    return _update
+
+
+mutant("sgd_momentum_buffer_aliases_grad", "optimizers",
+       "SGD's first momentum buffer is the gradient array itself (np.asarray, not a copy): the "
+       "next step's buf *= momentum writes into the .grad a caller kept",
+       optimizers__SGD___update=_sgd_buffer_is_the_grad)

@@ -267,9 +267,17 @@ def check_optimizer_matches_torch(kind: str, hyper: dict[str, Any],
     # rtol applies to the largest magnitude each value held so far (see the module docstring)
     tol = tolerance_for(compute_dtype())
 
+    handed: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # step, param, array, copy
     for k, (row, ref) in enumerate(zip(grads, want), start=1):
         _step(opt, params, row, None if lrs is None else lrs[k - 1])
         check = f"step {k}"
+        handed += [(k, i, g, g.copy()) for i, p in enumerate(params)
+                   if (g := tt.grad(p)) is not None]
+        for j, i, kept, as_handed in handed:  # a caller may keep a gradient array: torch
+            if not np.array_equal(kept, as_handed, equal_nan=True):  # never writes into .grad
+                fail(kind, check, f"step {k} wrote into the gradient array of parameter {i} "
+                     f"handed to step {j} (torch's step never changes .grad)", sample,
+                     replay_call=replay)
         for i, p in enumerate(params):
             if tt.array(p).dtype != compute_dtype():
                 fail(kind, check, f"parameter {i} changed dtype to {tt.array(p).dtype}",
