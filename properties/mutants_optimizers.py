@@ -152,3 +152,15 @@ mutant("sgd_momentum_buffer_aliases_grad", "optimizers",
        "SGD's first momentum buffer is the gradient array itself (np.asarray, not a copy): the "
        "next step's buf *= momentum writes into the .grad a caller kept",
        optimizers__SGD___update=_sgd_buffer_is_the_grad)
+
+
+def _adamw_default_lr(orig: Any) -> Any:
+    def __init__(self: Any, params: Any, lr: float = 1e-2, **rest: Any) -> None:
+        orig(self, params, lr, **rest)
+
+    return __init__
+
+
+mutant("adamw_default_lr_ten_times", "optimizers",
+       "AdamW(params) steps with lr 1e-2 by default (torch's and upstream's default is 1e-3)",
+       **{"optimizers.AdamW.__init__": _adamw_default_lr})

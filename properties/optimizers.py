@@ -33,8 +33,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from oracles import optim as oracle
+from properties import api, target
 from properties import strategies as S
-from properties import target
 from properties.report import assert_close, fail, literal
 from properties.strategies import Sample
 from properties.tolerances import EXACT, tolerance_for
@@ -64,10 +64,13 @@ def hyperparameters(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     target does not take (upstream has no nesterov, dampening or amsgrad) stay at torch's
     default, so the case means the same call on both sides."""
     tt = target.get()
-    lr = draw(learning_rates(), label="lr")
+    # The declared defaults (upstream's signature, torch's) are drawn too: the optimizer is
+    # built with them left out (make_target_optimizer), so the target's defaults are tested.
+    default = api.declared(kind).optional
+    lr = draw(st.one_of(st.just(default.get("lr", 1e-3)), learning_rates()), label="lr")
     # 1.0 too: an implementation may test "weight_decay != 1" where it means "!= 0"
-    decay = draw(st.one_of(st.just(0.0), S.floats(F64, 0.0, 0.1), st.just(1.0)),
-                 label="weight_decay")
+    decay = draw(st.one_of(st.just(0.0), S.floats(F64, 0.0, 0.1), st.just(1.0),
+                           st.just(default.get("weight_decay", 0.0))), label="weight_decay")
     if kind == "SGD":
         # Nesterov first (half the cases): drawn last it would need momentum > 0 and
         # dampening == 0 to line up, and too few examples would exercise it.
@@ -83,8 +86,8 @@ def hyperparameters(draw: st.DrawFn, kind: str) -> dict[str, Any]:
                 "weight_decay": decay}
     if kind not in ("Adam", "AdamW"):
         raise ValueError(f"unknown optimizer {kind!r}")
-    betas = [draw(S.floats(F64, 0.0, 0.99), label="beta1"),
-             draw(S.floats(F64, 0.5, 0.9999), label="beta2")]
+    betas = draw(st.one_of(st.just(list(default["betas"])), st.tuples(
+        S.floats(F64, 0.0, 0.99), S.floats(F64, 0.5, 0.9999)).map(list)), label="betas")
     eps = draw(st.sampled_from([1e-8, 1e-10, 1e-6, 1e-3]), label="eps")
     amsgrad = draw(tt.optional(kind, "amsgrad", st.booleans(), False), label="amsgrad")
     return {"lr": lr, "betas": betas, "eps": eps, "weight_decay": decay, "amsgrad": amsgrad}
@@ -229,7 +232,9 @@ def _replay(check: str, *args: Any) -> str:
 
 
 def make_target_optimizer(kind: str, params: Sequence[Any], hyper: dict[str, Any]) -> Any:
-    return target.get().make(kind, list(params), **hyper)
+    """The target's optimizer, with every hyper-parameter equal to its declared default left
+    out of the call (:meth:`properties.target.Target.shortest`)."""
+    return target.get().shortest(kind, list(params), **hyper)
 
 
 def _target_params(initial: Sequence[np.ndarray]) -> list[Any]:

@@ -253,7 +253,7 @@ class SGD(Optimizer):
     With ``momentum == 0`` there is no buffer and no state at all (as in torch).
     """
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
+    def __init__(self, params: Iterable[Tensor], lr: float = 0.01, momentum: float = 0.0,
                  dampening: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
