@@ -173,3 +173,19 @@ mutant("train_epoch_default_accumulates_two", "trainer",
        "train_epoch(loader) accumulates 2 micro-batches by default instead of 1",
        training__Trainer__train_epoch=lambda orig: lambda self, dataloader,
        accumulation_steps=2: orig(self, dataloader, accumulation_steps))
+
+
+def _keeps_live_schedule(orig: Any) -> Any:
+    def load_checkpoint(self: Any, path: Any) -> None:
+        live = None if self.scheduler is None else self.scheduler.state_dict()
+        orig(self, path)
+        if live is not None:
+            self.scheduler.load_state_dict(live)
+
+    return load_checkpoint
+
+
+mutant("checkpoint_keeps_live_schedule", "checkpoint",
+       "load_checkpoint restores model, optimizer and counters but keeps the live trainer's "
+       "schedule, not the saved one",
+       training__Trainer__load_checkpoint=_keeps_live_schedule)

@@ -8,13 +8,13 @@ from properties import target
 from properties.report import expect_close
 
 
-def _trainer(seed=0, widths=(2, 3, 1)):
+def _trainer(seed=0, widths=(2, 3, 1), schedule=None):
     tt = target.get()
     np.random.seed(seed)
     model = tt.Sequential(tt.Linear(widths[0], widths[1]), tt.Tanh(),
                                  tt.Linear(widths[1], widths[2]))
     opt = target.get().Adam(model.parameters(), lr=0.01)
-    trainer = target.get().Trainer(model, opt, tt.MSELoss())
+    trainer = target.get().Trainer(model, opt, tt.MSELoss(), scheduler=schedule)
     data = target.get()
     x = np.random.default_rng(seed).normal(size=(6, widths[0]))
     loader = data.make("DataLoader", data.TensorDataset(tt.tensor(x), tt.tensor(x[:, :widths[2]])),
@@ -78,6 +78,25 @@ def test_checkpoint_of_another_model_names_the_mismatch(tmp_path):
     _assert_untouched(live, before)
 
 
+def test_loading_restores_the_saved_schedule_and_a_failed_load_keeps_the_live_one(tmp_path):
+    """The schedule is part of the state (as torch's scheduler.state_dict()): a trainer built
+    with another schedule takes the saved one on load, and keeps its own if the load fails."""
+    tt = target.get()
+    path, broken = tmp_path / "ckpt.npz", tmp_path / "broken.npz"
+    saved = tt.WarmupCosineSchedule(0.1, 0.01, 2, 10)
+    _trainer(seed=1, schedule=saved).save_checkpoint(path)
+    _trainer(seed=1, schedule=saved).save_checkpoint(broken)
+    _edited(broken, edit_arrays=lambda a: a.update({"rng/keys": np.zeros(3)}))
+    live = _trainer(seed=2, schedule=tt.WarmupCosineSchedule(0.5, 0.0, 1, 4))
+    own = live.scheduler.state_dict()
+    with pytest.raises(tt.CheckpointError):
+        live.load_checkpoint(broken)
+    assert live.scheduler.state_dict() == own, "a failed load changed the live schedule"
+    live.load_checkpoint(path)
+    assert live.scheduler.state_dict() == saved.state_dict(), (
+        "after load_checkpoint the trainer's schedule is not the saved one")
+
+
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(target.get().CheckpointError, match="no checkpoint"):
         _trainer().load_checkpoint(tmp_path / "absent.npz")
@@ -138,6 +157,11 @@ BAD_CONTENTS = [
     pytest.param(None, lambda a: a.update({"model/layers.0.weight": np.zeros((3, 2))}),
                  r"^checkpoint \S+: layers\.0\.weight has shape \(3, 2\), the model expects "
                  r"\(2, 3\)$", id="wrong-shape"),
+    pytest.param(None, lambda a: a.pop("model/layers.2.bias"),
+                 r"^checkpoint \S+ is for another model: parameters \['layers\.0\.bias', "
+                 r"'layers\.0\.weight', 'layers\.2\.weight'\], this model has \['layers\.0\."
+                 r"bias', 'layers\.0\.weight', 'layers\.2\.bias', 'layers\.2\.weight'\]$",
+                 id="other-parameters"),
     pytest.param(lambda m: m["optimizer"].update(type="SGD"), None,
                  r"^checkpoint \S+ does not fit this trainer: ", id="other-optimizer"),
 ]

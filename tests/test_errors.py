@@ -223,6 +223,8 @@ CASES = [
                                                    np.array([0])),
                  ValueError, r"NaN", id="cross-entropy-nan-logits"),
     # ------------------------------------------------------------------ schedules
+    pytest.param(lambda tt: tt.CosineSchedule(0.1, 0.0, 0),
+                 ValueError, r"total_epochs.*0", id="cosine-schedule-no-epochs"),
     pytest.param(lambda tt: tt.WarmupCosineSchedule(0.1, 0.0, 0, 0),
                  ValueError, r"total_epochs.*0", id="warmup-schedule-no-epochs"),
     pytest.param(lambda tt: tt.WarmupCosineSchedule(0.1, 0.0, -1, 10),
@@ -369,6 +371,7 @@ WORDING = {
     'evaluate-no-batches': 'evaluate: the dataloader yielded no batches',
     'sgd-negative-lr': 'SGD: lr must be >= 0, got -1.0',
     'cross-entropy-nan-logits': 'CrossEntropyLoss: logits contains NaN or infinite values',
+    'cosine-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-negative-warmup': 'warmup_epochs must be >= 0, got -1',
     'warmup-schedule-factor-not-a-number': 'start_factor must be a real number, not str',

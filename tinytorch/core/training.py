@@ -22,7 +22,6 @@ import numpy as np
 from tinytorch.core.autograd import no_grad
 from tinytorch.core.clipping import clip_grad_norm, clip_grad_norm_, clip_grad_value
 from tinytorch.core.schedules import CosineSchedule, WarmupCosineSchedule
-from tinytorch.core.tensor import Tensor
 
 __all__ = [
     "CheckpointError", "CosineSchedule", "Trainer", "WarmupCosineSchedule", "clip_grad_norm",
@@ -172,12 +171,13 @@ class Trainer:
                     self.scheduler.state_dict() if self.scheduler is not None else None)
         try:
             self.model.load_state_dict(model_state)
-            self.optimizer.load_state_dict(_join(meta["optimizer"], "optimizer", arrays))
+            self.optimizer.load_state_dict(_join(meta["optimizer"], arrays))
             if self.scheduler is not None and meta["scheduler"] is not None:
                 self.scheduler.load_state_dict(meta["scheduler"])
             rng = meta["rng"]
             rng_state = (rng["kind"], arrays["rng/keys"].astype(np.uint32), rng["pos"],
                          rng["has_gauss"], rng["cached_gaussian"])
+            np.random.RandomState().set_state(rng_state)  # a bad stream fails here, not later
             epoch, step = int(meta["epoch"]), int(meta["step"])
             history = {k: [float(v) for v in meta["history"][k]]
                        for k in ("train_loss", "eval_loss", "learning_rates")}
@@ -195,27 +195,24 @@ class Trainer:
 
 
 def _split(tree: Any, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
-    """Move the arrays of a nested dict into ``arrays`` (keyed by path); return the rest."""
+    """Move the arrays of a nested dict into ``arrays`` (keyed by path); return the rest
+    (plain values, which JSON writes; an optimizer's state dict holds nothing else)."""
     if isinstance(tree, dict):
         return {str(k): _split(v, f"{prefix}/{k}", arrays) for k, v in tree.items()}
-    if isinstance(tree, Tensor):
-        tree = tree.data
     if isinstance(tree, np.ndarray):
         arrays[prefix] = tree
         return {"__array__": prefix}
     if isinstance(tree, (np.integer, np.floating, np.bool_)):
         return tree.item()
-    if isinstance(tree, tuple):
-        return list(tree)
     return tree
 
 
-def _join(tree: Any, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
+def _join(tree: Any, arrays: dict[str, np.ndarray]) -> Any:
     """Inverse of :func:`_split`; digit keys become ints again (parameter indices)."""
     if isinstance(tree, dict):
         if set(tree) == {"__array__"}:
             return arrays[tree["__array__"]].copy()
-        return {int(k) if k.isdigit() else k: _join(v, f"{prefix}/{k}", arrays)
+        return {int(k) if k.isdigit() else k: _join(v, arrays)
                 for k, v in tree.items()}
     return tree
 
