@@ -524,6 +524,20 @@ def _children_only(orig: Any) -> Any:
     return modules
 
 
+def _load_aliases(orig: Any) -> Any:
+    def load_state_dict(self: Any, state: Any) -> None:
+        orig(self, state)
+        for name, p in self.named_parameters():  # astype(copy=False): the caller's array
+            if isinstance(state[name], np.ndarray) and state[name].dtype == p.data.dtype:
+                p.data = state[name]
+
+    return load_state_dict
+
+
+mutant("load_state_dict_aliases", "layers",
+       "load_state_dict keeps the caller's arrays as the parameters (no copy)",
+       layers__Module__load_state_dict=_load_aliases)
+
 mutant("module_zero_grad_keeps_grads", "layers",
        "model.zero_grad() is a no-op: every parameter keeps its .grad",
        layers__Module__zero_grad=lambda orig: lambda self: None)
@@ -668,3 +682,17 @@ mutant("bce_target_grad_sign", "op:bce_soft_targets",
 mutant("gelu_function_default_tanh", "op:gelu_function_default",
        "gelu(x) defaults to the tanh approximation (torch's default is the exact erf form)",
        activations__gelu=lambda orig: lambda x, approximate="tanh": orig(x, approximate))
+
+
+def _index_tensor_as_mask(orig: Any) -> Any:
+    def plain(index: Any) -> Any:
+        if isinstance(index, _m("tensor").Tensor):
+            return index.data != 0
+        return orig(index)
+
+    return plain
+
+
+mutant("index_tensor_read_as_mask", "op:getitem_tensor_index",
+       "x[index_tensor] reads the (float) index tensor as a boolean mask",
+       tensor___plain_index=_index_tensor_as_mask)

@@ -278,6 +278,12 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("mse_loss_int_array_targets",
            _loss("MSELoss", targets_as=lambda t: t.astype(np.int64)), onn.mse_loss,
            gen.integer_targets(), differentiable=(0,), family="loss", skips=CALL_FORM),
+    OpInfo("getitem_list_index", lambda tt, x, index: x[index.tolist()], oops.getitem,
+           gen.getitem(repeats=True), skips=CALL_FORM),
+    OpInfo("getitem_tensor_index", lambda tt, x, index: x[tt.tensor(index.astype(np.float32))],
+           oops.getitem, gen.getitem(repeats=True), skips=CALL_FORM,
+           convention="an index Tensor holds floats (upstream's Tensors are float32): its "
+                      "integral values index as integers"),
     OpInfo("rmatmul", lambda tt, a, b: tt.array(a) @ b, oops.matmul, gen.matmul(),
            differentiable=(1,), convention="ndarray @ Tensor is Tensor.__rmatmul__",
            skips=CALL_FORM),

@@ -187,6 +187,10 @@ CASES = [
     pytest.param(lambda tt: tt.BinaryCrossEntropyLoss()(
                      tt.tensor(np.array([0.5, 1.5])), np.ones(2)),
                  ValueError, r"\[0, 1\]", id="bce-prediction-above-one"),
+    pytest.param(lambda tt: tt.log_softmax(ones(tt, (2, 3)), dim=5), IndexError,
+                 r"log_softmax.*5", id="log-softmax-function-dim-out-of-range"),
+    pytest.param(lambda tt: load_with(tt, "layers.0.bias", np.array(["a", "b", "c"])),
+                 TypeError, r"layers\.0\.bias.*<U1", id="load-state-dict-strings"),
     pytest.param(lambda tt: tt.BCEWithLogitsLoss()(ones(tt, (2,)), np.ones(3)),
                  ValueError, r"\(2,\).*\(3,\)", id="bce-with-logits-shape-mismatch"),
     pytest.param(lambda tt: tt.BinaryCrossEntropyLoss()(tt.tensor(np.full(2, 0.5)), np.ones(3)),
@@ -223,6 +227,11 @@ CASES = [
                                                    np.array([0])),
                  ValueError, r"NaN", id="cross-entropy-nan-logits"),
     # ------------------------------------------------------------------ schedules
+    pytest.param(lambda tt: tt.CosineSchedule(0.1, 0.0, 10).load_state_dict([1]),
+                 TypeError, r"dict.*list", id="schedule-state-not-a-dict"),
+    pytest.param(lambda tt: tt.CosineSchedule(0.1, 0.0, 10).load_state_dict(
+                     {"max_lr": 0.1, "total_epochs": 10, "last_epoch": -1}),
+                 KeyError, r"min_lr", id="schedule-state-missing-key"),
     pytest.param(lambda tt: tt.CosineSchedule(0.1, 0.0, 0),
                  ValueError, r"total_epochs.*0", id="cosine-schedule-no-epochs"),
     pytest.param(lambda tt: tt.WarmupCosineSchedule(0.1, 0.0, 0, 0),
@@ -352,6 +361,9 @@ WORDING = {
         'BinaryCrossEntropyLoss: predictions must be probabilities in [0, 1]',
     'bce-with-logits-shape-mismatch':
         'BCEWithLogitsLoss: logits (2,) and targets (3,) must have the same shape',
+    'log-softmax-function-dim-out-of-range':
+        'log_softmax: dim 5 is out of range for a tensor of shape (2, 3)',
+    'load-state-dict-strings': 'load_state_dict: layers.0.bias holds dtype <U1, not numbers',
     'bce-shape-mismatch':
         'BinaryCrossEntropyLoss: predictions (2,) and targets (3,) must have the same shape',
     'gelu-unknown-approximate': "GELU: approximate must be 'none' or 'tanh', not 'x'",
@@ -371,6 +383,9 @@ WORDING = {
     'evaluate-no-batches': 'evaluate: the dataloader yielded no batches',
     'sgd-negative-lr': 'SGD: lr must be >= 0, got -1.0',
     'cross-entropy-nan-logits': 'CrossEntropyLoss: logits contains NaN or infinite values',
+    'schedule-state-not-a-dict': 'state must be a dict, not list',
+    'schedule-state-missing-key':
+        '"CosineSchedule.load_state_dict: missing keys [\'min_lr\'], unexpected keys []"',
     'cosine-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-negative-warmup': 'warmup_epochs must be >= 0, got -1',

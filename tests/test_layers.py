@@ -148,6 +148,19 @@ def test_state_dict_returns_copies():
                  what="writing into the state_dict's arrays changed the model's output")
 
 
+def test_load_state_dict_copies_what_it_loads():
+    """torch copies into its parameters: the dict a caller loaded from stays theirs."""
+    tt = target.get()
+    model = mlp(tt, [2, 3, 1])
+    state = {name: np.full(np.shape(value), 0.5, dtype=np.asarray(value).dtype)
+             for name, value in model.state_dict().items()}
+    model.load_state_dict(state)
+    for value in state.values():
+        value[...] = 7.0
+    expect_close(model.state_dict(), {k: np.full(np.shape(v), 0.5) for k, v in state.items()},
+                 what="writing into the loaded dict's arrays changed the model's parameters")
+
+
 @given(widths=st.lists(sizes, min_size=2, max_size=4), batch=st.integers(1, 4), data=st.data())
 def test_load_state_dict_reproduces_outputs_exactly(widths, batch, data):
     tt = target.get()

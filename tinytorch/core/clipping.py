@@ -85,10 +85,11 @@ def total_norm(arrays: Iterable[np.ndarray], norm_type: float) -> float:
 
 
 def _scaled(g: np.ndarray, coef: float) -> np.ndarray:
+    """``g * coef`` in g's dtype, an array even at 0-d. coef <= 1, so nothing overflows; inf * 0
+    is NaN, as torch's."""
     g = np.asarray(g)
-    dtype = g.dtype if g.dtype.kind == "f" else np.dtype(np.float64)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        return np.asarray(g.astype(dtype, copy=False) * dtype.type(coef), dtype=dtype)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(g * g.dtype.type(coef))
 
 
 def clip_grad_norm(parameters: Any, max_norm: float = 1.0, norm_type: float = 2.0) -> float:
