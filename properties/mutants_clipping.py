@@ -7,6 +7,7 @@ never kills one by accident: the property must.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -118,3 +119,19 @@ def _one_sided(orig: Any) -> Any:
 
 mutant("clip_value_one_sided", "clipping", "clip_grad_value clamps only from above (min(g, c))",
        clipping__clip_grad_value=_one_sided)
+
+
+def _max_over_no_gradients(orig: Any) -> Any:
+    def total_norm(arrays: Any, norm_type: float = 2.0) -> float:
+        arrays = list(arrays)
+        if not arrays and norm_type == math.inf:
+            return float(np.max(np.zeros(0)))  # a max over nothing: ValueError
+        return orig(arrays, norm_type)
+
+    return total_norm
+
+
+mutant("clip_inf_norm_of_no_gradients_raises", "clipping",
+       "clip_grad_norm(norm_type=inf) when no parameter has a gradient takes a max over nothing "
+       "(torch's total norm is 0)",
+       clipping__total_norm=_max_over_no_gradients)

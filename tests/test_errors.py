@@ -2,6 +2,8 @@
 (the shapes, the key, the value), raised before any arithmetic can give a silently wrong result.
 """
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -16,6 +18,12 @@ pytestmark = pytest.mark.bundled_only
 
 def ones(tt, shape, requires_grad=False):
     return tt.tensor(np.ones(shape), requires_grad)
+
+
+def with_grad(tt, shape):
+    p = ones(tt, shape, True)
+    tt.set_grad(p, np.ones(shape))
+    return p
 
 
 def model(tt):
@@ -226,7 +234,23 @@ CASES = [
     pytest.param(lambda tt: tt.CrossEntropyLoss()(tt.tensor(np.array([[np.nan, 1.0]])),
                                                    np.array([0])),
                  ValueError, r"NaN", id="cross-entropy-nan-logits"),
+    pytest.param(lambda tt: tt.clip_grad_norm([with_grad(tt, (2,))], 1.0, norm_type="a"),
+                 TypeError, r"norm_type.*str", id="clip-norm-type-not-a-number"),
+    pytest.param(lambda tt: tt.clip_grad_norm(5, 1.0), TypeError, r"iterable.*int",
+                 id="clip-parameters-not-tensors"),
+    pytest.param(lambda tt: tt.clip_grad_norm([with_grad(tt, (2,))], "a"),
+                 TypeError, r"max_norm.*str", id="clip-max-norm-not-a-number"),
+    pytest.param(lambda tt: tt.clip_grad_norm([with_grad(tt, (0,))], 1.0, norm_type=np.inf),
+                 ValueError, r"inf-norm.*\(0,\)", id="clip-inf-norm-of-empty"),
+    pytest.param(lambda tt: tt.SGD([ones(tt, (2,), True)], lr=0.1).load_state_dict([1]),
+                 TypeError, r"SGD.*dict.*list", id="optimizer-state-not-a-dict"),
     # ------------------------------------------------------------------ schedules
+    pytest.param(lambda tt: tt.CosineSchedule("a", 0.0, 10),
+                 TypeError, r"max_lr.*str", id="schedule-max-lr-not-a-number"),
+    pytest.param(lambda tt: tt.CosineSchedule(0.1, "b", 10),
+                 TypeError, r"min_lr.*str", id="schedule-min-lr-not-a-number"),
+    pytest.param(lambda tt: tt.CosineSchedule(0.1, 0.0, 10).apply(SimpleNamespace(), 1),
+                 AttributeError, r"SimpleNamespace.*'lr'", id="schedule-apply-without-lr"),
     pytest.param(lambda tt: tt.CosineSchedule(0.1, 0.0, 10).load_state_dict([1]),
                  TypeError, r"dict.*list", id="schedule-state-not-a-dict"),
     pytest.param(lambda tt: tt.CosineSchedule(0.1, 0.0, 10).load_state_dict(
@@ -386,6 +410,17 @@ WORDING = {
     'schedule-state-not-a-dict': 'state must be a dict, not list',
     'schedule-state-missing-key':
         '"CosineSchedule.load_state_dict: missing keys [\'min_lr\'], unexpected keys []"',
+    'clip-norm-type-not-a-number': 'norm_type must be a real number, not str',
+    'clip-parameters-not-tensors':
+        'parameters must be a Tensor or an iterable of Tensors, not int',
+    'clip-max-norm-not-a-number': 'max_norm must be a real number, not str',
+    'clip-inf-norm-of-empty':
+        ('the inf-norm of an empty gradient (shapes [(0,)]) is undefined: a max over nothing '
+         'has no value (torch raises too)'),
+    'optimizer-state-not-a-dict': 'SGD.load_state_dict: expected a dict, got list',
+    'schedule-max-lr-not-a-number': 'max_lr must be a real number, not str',
+    'schedule-min-lr-not-a-number': 'min_lr must be a real number, not str',
+    'schedule-apply-without-lr': "SimpleNamespace has no 'lr' attribute to set",
     'cosine-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-negative-warmup': 'warmup_epochs must be >= 0, got -1',
