@@ -24,7 +24,9 @@ from properties.report import fail, replayable
 from properties.strategies import Sample
 
 WIDTHS = (2, 3, 2)
-HYPER = {"SGD": {"lr": 0.1, "momentum": 0.9}, "Adam": {"lr": 0.01}, "AdamW": {"lr": 0.01}}
+# Every buffer kind appears: SGD's momentum, Adam's moments and (amsgrad) their running max.
+HYPER = {"SGD": {"lr": 0.1, "momentum": 0.9}, "Adam": {"lr": 0.01, "amsgrad": True},
+         "AdamW": {"lr": 0.01}}
 
 
 def _dtypes_of(tt: Any, model: Any, optimizer: Any) -> dict[str, np.dtype]:

@@ -164,3 +164,36 @@ def _adamw_default_lr(orig: Any) -> Any:
 mutant("adamw_default_lr_ten_times", "optimizers",
        "AdamW(params) steps with lr 1e-2 by default (torch's and upstream's default is 1e-3)",
        **{"optimizers.AdamW.__init__": _adamw_default_lr})
+
+
+def _load_aliases_buffers(orig: Any) -> Any:
+    def load_state_dict(self: Any, state: Any) -> None:
+        orig(self, state)
+        for index, buffers in state["state"].items():  # astype(copy=False): the caller's
+            for name, value in buffers.items():
+                if isinstance(value, np.ndarray) and value.dtype == self.state[index][name].dtype:
+                    self.state[index][name] = value
+
+    return load_state_dict
+
+
+mutant("optimizer_load_aliases_buffers", "optimizers",
+       "Optimizer.load_state_dict keeps the caller's buffer arrays (no copy): later steps write "
+       "into the dict it was loaded from",
+       optimizers__Optimizer__load_state_dict=_load_aliases_buffers)
+
+
+def _amsgrad_max_in_float64(orig: Any) -> Any:
+    def _update(self: Any, index: int, p: Any, grad: Any) -> None:
+        orig(self, index, p, grad)
+        state = self.state[index]
+        if self.amsgrad:  # float64 from the first step on, whatever p's dtype
+            state["max_exp_avg_sq"] = state["max_exp_avg_sq"].astype(np.float64)
+
+    return _update
+
+
+mutant("amsgrad_max_in_float64", "dtypes",
+       "Adam(amsgrad=True) keeps its running max of the second moment in float64 "
+       "(np.zeros(shape)) whatever the parameters' dtype",
+       optimizers__Adam___update=_amsgrad_max_in_float64)

@@ -379,9 +379,14 @@ def check_state_dict_round_trip(kind: str, hyper: dict[str, Any],
 
     resumed_params = _target_params(snapshot)
     resumed = make_target_optimizer(kind, resumed_params, {"lr": 0.5})
+    as_saved = copy.deepcopy(saved)
     resumed.load_state_dict(saved)
     for row in grads[split:]:
         _step(resumed, resumed_params, row, None)
+    assert_close(saved, as_saved, EXACT, op_name=kind, check="load_state_dict",
+                 sample=sample, replay_call=replay,
+                 what="the resumed optimizer's steps wrote into the dict it was loaded from "
+                 "(torch's load_state_dict copies)")
     for i, (p, q) in enumerate(zip(resumed_params, straight_params)):
         assert_close(tt.array(p), tt.array(q), EXACT, op_name=kind, check="state_dict resume",
                      what=f"parameter {i} after save at step {split}, load, continue differs "

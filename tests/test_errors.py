@@ -64,9 +64,19 @@ class Ragged:
         return (self.tt.tensor(np.ones(i + 1)),)
 
 
-def trainer(tt):
+def trainer(tt, **options):
     m = tt.Linear(2, 1)
-    return tt.Trainer(m, tt.SGD(m.parameters(), lr=0.1), tt.MSELoss())
+    return tt.Trainer(m, tt.SGD(m.parameters(), lr=0.1), tt.MSELoss(), **options)
+
+
+def adam_state(tt, edit):
+    """Load an Adam state dict (after one step) edited by ``edit`` into the same Adam."""
+    p = with_grad(tt, (2,))
+    opt = tt.Adam([p])
+    opt.step()
+    state = opt.state_dict()
+    edit(state)
+    opt.load_state_dict(state)
 
 
 CASES = [
@@ -244,6 +254,21 @@ CASES = [
                  ValueError, r"inf-norm.*\(0,\)", id="clip-inf-norm-of-empty"),
     pytest.param(lambda tt: tt.SGD([ones(tt, (2,), True)], lr=0.1).load_state_dict([1]),
                  TypeError, r"SGD.*dict.*list", id="optimizer-state-not-a-dict"),
+    pytest.param(lambda tt: tt.Adam([ones(tt, (2,), True)], betas=0.9),
+                 TypeError, r"betas.*0\.9", id="adam-betas-not-a-pair"),
+    pytest.param(lambda tt: tt.Adam([ones(tt, (2,), True)], betas=(0.9, "a")),
+                 TypeError, r"betas\[1\].*str", id="adam-beta-not-a-number"),
+    pytest.param(lambda tt: adam_state(tt, lambda s: s.pop("state")),
+                 KeyError, r"missing.*state", id="optimizer-state-missing-key"),
+    pytest.param(lambda tt: adam_state(tt, lambda s: s.update(state=[1])),
+                 TypeError, r"state\['state'\]", id="optimizer-state-state-not-a-dict"),
+    pytest.param(lambda tt: adam_state(tt, lambda s: s["state"][0].update(step=0)),
+                 ValueError, r"step.*0", id="optimizer-state-step-zero"),
+    pytest.param(lambda tt: adam_state(
+                     tt, lambda s: s["state"][0].update(exp_avg=np.array(["a", "b"]))),
+                 TypeError, r"exp_avg.*<U1", id="optimizer-state-buffer-of-strings"),
+    pytest.param(lambda tt: trainer(tt, grad_clip_norm=0), ValueError, r"grad_clip_norm.*0",
+                 id="trainer-grad-clip-norm-zero"),
     # ------------------------------------------------------------------ schedules
     pytest.param(lambda tt: tt.CosineSchedule("a", 0.0, 10),
                  TypeError, r"max_lr.*str", id="schedule-max-lr-not-a-number"),
@@ -421,6 +446,15 @@ WORDING = {
     'schedule-max-lr-not-a-number': 'max_lr must be a real number, not str',
     'schedule-min-lr-not-a-number': 'min_lr must be a real number, not str',
     'schedule-apply-without-lr': "SimpleNamespace has no 'lr' attribute to set",
+    'adam-betas-not-a-pair': 'Adam: betas must be a pair of floats, got 0.9',
+    'adam-beta-not-a-number': 'Adam: betas[1] must be a real number, not str',
+    'optimizer-state-missing-key': '"Adam.load_state_dict: missing keys [\'state\']"',
+    'optimizer-state-state-not-a-dict': "Adam.load_state_dict: state['state'] must be a dict",
+    'optimizer-state-step-zero':
+        'Adam.load_state_dict: step of parameter 0 must be a positive int, got 0',
+    'optimizer-state-buffer-of-strings':
+        'Adam.load_state_dict: exp_avg of parameter 0 holds dtype <U1, not numbers',
+    'trainer-grad-clip-norm-zero': 'grad_clip_norm must be positive, got 0',
     'cosine-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-negative-warmup': 'warmup_epochs must be >= 0, got -1',
