@@ -538,6 +538,10 @@ mutant("load_state_dict_aliases", "layers",
        "load_state_dict keeps the caller's arrays as the parameters (no copy)",
        layers__Module__load_state_dict=_load_aliases)
 
+mutant("module_call_drops_keywords", "layers",
+       "module(x, k=v) calls forward(x): keyword arguments are dropped",
+       **{"layers.Module.__call__": lambda orig: lambda self, *args, **kwargs: orig(self, *args)})
+
 mutant("module_zero_grad_keeps_grads", "layers",
        "model.zero_grad() is a no-op: every parameter keeps its .grad",
        layers__Module__zero_grad=lambda orig: lambda self: None)

@@ -197,3 +197,8 @@ mutant("amsgrad_max_in_float64", "dtypes",
        "Adam(amsgrad=True) keeps its running max of the second moment in float64 "
        "(np.zeros(shape)) whatever the parameters' dtype",
        optimizers__Adam___update=_amsgrad_max_in_float64)
+
+mutant("zero_grad_default_fills_zeros", "optimizers",
+       "optimizer.zero_grad() fills gradients with zeros by default (torch's default: None)",
+       optimizers__Optimizer__zero_grad=lambda orig: lambda self, set_to_none=False: orig(
+           self, set_to_none))

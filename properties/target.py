@@ -241,11 +241,13 @@ class Target:
         return getattr(obj, attribute)
 
     def zero_grads(self, optimizer: Any, set_to_none: bool = True) -> None:
-        """``optimizer.zero_grad(set_to_none)``; upstream's ``zero_grad()`` sets None."""
-        if _accepts(optimizer.zero_grad, "set_to_none"):
-            optimizer.zero_grad(set_to_none=set_to_none)
-        elif set_to_none:
+        """``optimizer.zero_grad(set_to_none)``; upstream's ``zero_grad()`` sets None. The
+        default (None, torch's) is called as ``zero_grad()``, so the target's default is what
+        runs."""
+        if set_to_none:
             optimizer.zero_grad()
+        elif _accepts(optimizer.zero_grad, "set_to_none"):
+            optimizer.zero_grad(set_to_none=False)
         else:
             raise lacks("core.optimizers.Optimizer.zero_grad(set_to_none=False)")
 

@@ -269,6 +269,14 @@ CASES = [
                  TypeError, r"exp_avg.*<U1", id="optimizer-state-buffer-of-strings"),
     pytest.param(lambda tt: trainer(tt, grad_clip_norm=0), ValueError, r"grad_clip_norm.*0",
                  id="trainer-grad-clip-norm-zero"),
+    pytest.param(lambda tt: tt.SGD([ones(tt, (2,), True), 3], lr=0.1), TypeError,
+                 r"parameter 1 is a int", id="optimizer-parameter-not-a-tensor"),
+    pytest.param(lambda tt: tt.Adam([ones(tt, (2,), True)], lr=-1.0), ValueError,
+                 r"Adam.*lr.*-1", id="adam-negative-lr"),
+    pytest.param(lambda tt: tt.MSELoss()(ones(tt, (2,)), np.array([1.0, np.nan])),
+                 ValueError, r"targets.*NaN", id="mse-nan-target"),
+    pytest.param(lambda tt: ones(tt, (2, 3)) @ ones(tt, (4,)), ValueError,
+                 r"\(2, 3\) @ \(4,\)", id="matmul-vector-mismatch"),
     # ------------------------------------------------------------------ schedules
     pytest.param(lambda tt: tt.CosineSchedule("a", 0.0, 10),
                  TypeError, r"max_lr.*str", id="schedule-max-lr-not-a-number"),
@@ -455,6 +463,13 @@ WORDING = {
     'optimizer-state-buffer-of-strings':
         'Adam.load_state_dict: exp_avg of parameter 0 holds dtype <U1, not numbers',
     'trainer-grad-clip-norm-zero': 'grad_clip_norm must be positive, got 0',
+    'optimizer-parameter-not-a-tensor':
+        'SGD: parameter 1 is a int, not a Tensor (pass model.parameters())',
+    'adam-negative-lr': 'Adam: lr must be >= 0, got -1.0',
+    'mse-nan-target': 'MSELoss: targets contains NaN or infinite values',
+    'matmul-vector-mismatch':
+        ('matmul shape mismatch: (2, 3) @ (4,): inner dimensions 3 (last of the left) and 4 '
+         '(only of the right) differ'),
     'cosine-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-negative-warmup': 'warmup_epochs must be >= 0, got -1',

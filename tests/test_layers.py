@@ -148,6 +148,19 @@ def test_state_dict_returns_copies():
                  what="writing into the state_dict's arrays changed the model's output")
 
 
+def test_calling_a_module_passes_keywords_to_forward():
+    """``module(x, k=v)`` is ``module.forward(x, k=v)``, as torch's Module.__call__."""
+    tt = target.get()
+
+    class Scaled(tt.Module):
+        def forward(self, x, scale=1.0):
+            return x * scale
+
+    x = tt.tensor(np.array([1.0, -2.0]))
+    expect_close(tt.array(Scaled()(x, scale=3.0)), np.array([3.0, -6.0]),
+                 what="module(x, scale=3.0) did not pass scale to forward")
+
+
 def test_load_state_dict_copies_what_it_loads():
     """torch copies into its parameters: the dict a caller loaded from stays theirs."""
     tt = target.get()
