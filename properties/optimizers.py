@@ -242,13 +242,18 @@ def _target_params(initial: Sequence[np.ndarray]) -> list[Any]:
     return [tt.tensor(np.array(a, dtype=compute_dtype()), requires_grad=True) for a in initial]
 
 
-def _step(opt: Any, params: Sequence[Any], row: Sequence[Grad], lr: float | None) -> None:
+def _step(opt: Any, params: Sequence[Any], row: Sequence[Grad],
+          lr: float | None) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Hand the gradients of ``row`` to the parameters and step. Returns, per parameter given a
+    gradient, its index, the target's gradient array and a copy taken *before* the step."""
     tt = target.get()
     if lr is not None:
         opt.lr = lr
     for p, g in zip(params, row):
         tt.set_grad(p, g)
+    handed = [(i, g, g.copy()) for i, p in enumerate(params) if (g := tt.grad(p)) is not None]
     opt.step()
+    return handed
 
 
 # ----------------------------------------------------------------------------- checks
@@ -274,10 +279,9 @@ def check_optimizer_matches_torch(kind: str, hyper: dict[str, Any],
 
     handed: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # step, param, array, copy
     for k, (row, ref) in enumerate(zip(grads, want), start=1):
-        _step(opt, params, row, None if lrs is None else lrs[k - 1])
+        handed += [(k, *given) for given in _step(opt, params, row,
+                                                   None if lrs is None else lrs[k - 1])]
         check = f"step {k}"
-        handed += [(k, i, g, g.copy()) for i, p in enumerate(params)
-                   if (g := tt.grad(p)) is not None]
         for j, i, kept, as_handed in handed:  # a caller may keep a gradient array: torch
             if not np.array_equal(kept, as_handed, equal_nan=True):  # never writes into .grad
                 fail(kind, check, f"step {k} wrote into the gradient array of parameter {i} "
