@@ -82,8 +82,7 @@ class Outcome:
 
 def _pytest(mutant: str | None, profile: str, args: list[str], timeout: float,
             log: Path | None = None) -> tuple[int | None, str, float]:
-    env = dict(os.environ, TINYTORCH_PROFILE=profile, PYTHONHASHSEED="0", OMP_NUM_THREADS="1",
-               TINYTORCH_REPRO_DIR=str(SCRATCH / "repro"))
+    env = dict(os.environ, TINYTORCH_PROFILE=profile, PYTHONHASHSEED="0", **CHILD_ENV)
     env.pop(MUTANT_ENV, None)
     env.pop(LOG_ENV, None)
     if mutant:
@@ -117,6 +116,8 @@ HEAVY = ["torch", "numpy", "hypothesis", "hypothesis.extra.numpy", "pytest"]
 SCRATCH = Path(tempfile.gettempdir()) / "tinytorch-harness-mutants"
 LEAN = ["--assert=plain", "-p", "no:unraisableexception", "-p", "no:anyio",
         f"--report-dir={SCRATCH / 'report'}"]
+# Every child, forked or spawned: one torch thread (fork-safe), repro scripts to scratch.
+CHILD_ENV = {"OMP_NUM_THREADS": "1", "TINYTORCH_REPRO_DIR": str(SCRATCH / "repro")}
 
 
 def _pytest_in_this_process(name: str | None, profile: str, log: str, limit: float,
@@ -128,8 +129,7 @@ def _pytest_in_this_process(name: str | None, profile: str, log: str, limit: flo
     import io
     import runpy
 
-    os.environ.update({"TINYTORCH_PROFILE": profile, LOG_ENV: log, "OMP_NUM_THREADS": "1",
-                       "TINYTORCH_REPRO_DIR": str(SCRATCH / "repro")})
+    os.environ.update({"TINYTORCH_PROFILE": profile, LOG_ENV: log, **CHILD_ENV})
     if name:
         os.environ[MUTANT_ENV] = name
     else:
