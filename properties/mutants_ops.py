@@ -700,3 +700,20 @@ def _index_tensor_as_mask(orig: Any) -> Any:
 mutant("index_tensor_read_as_mask", "op:getitem_tensor_index",
        "x[index_tensor] reads the (float) index tensor as a boolean mask",
        tensor___plain_index=_index_tensor_as_mask)
+
+
+def _list_index_per_axis(orig: Any) -> Any:
+    def plain(index: Any) -> Any:
+        return orig(tuple(index) if isinstance(index, list) else index)
+
+    return plain
+
+
+mutant("list_index_read_per_axis", "op:getitem_list_index",
+       "x[[i, j, k]] is read as x[i, j, k] (a list taken for one index per axis)",
+       tensor___plain_index=_list_index_per_axis)
+
+mutant("repr_hides_requires_grad", "tensor",
+       "repr(t) leaves out requires_grad=True",
+       **{"tensor.Tensor.__repr__": lambda orig: lambda self: orig(self).replace(
+           ", requires_grad=True", "")})
