@@ -68,20 +68,28 @@ def _dims(x: torch.Tensor, axis: Any) -> tuple[int, ...]:
     return (axis,) if isinstance(axis, int) else tuple(axis)
 
 
+def _reduce(reduce: Any, x: torch.Tensor, axis: Any, keepdims: bool) -> torch.Tensor:
+    """NumPy's ``axis``/``keepdims`` as torch's ``dim``/``keepdim``. A 0-d tensor takes dim 0
+    and -1 in torch; with no axis it is reduced whole (torch reads ``dim=()`` as no dims)."""
+    if x.ndim == 0 and axis is None:
+        return reduce(x)
+    return reduce(x, dim=_dims(x, axis), keepdim=keepdims)
+
+
 def sum(x: torch.Tensor, *, axis: Any = None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001
-    return x.sum() if x.ndim == 0 else x.sum(dim=_dims(x, axis), keepdim=keepdims)
+    return _reduce(torch.sum, x, axis, keepdims)
 
 
 def mean(x: torch.Tensor, *, axis: Any = None, keepdims: bool = False) -> torch.Tensor:
-    return x.mean() if x.ndim == 0 else x.mean(dim=_dims(x, axis), keepdim=keepdims)
+    return _reduce(torch.mean, x, axis, keepdims)
 
 
 def max(x: torch.Tensor, *, axis: Any = None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001
-    return x.amax() if x.ndim == 0 else torch.amax(x, dim=_dims(x, axis), keepdim=keepdims)
+    return _reduce(torch.amax, x, axis, keepdims)
 
 
 def min(x: torch.Tensor, *, axis: Any = None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001
-    return x.amin() if x.ndim == 0 else torch.amin(x, dim=_dims(x, axis), keepdim=keepdims)
+    return _reduce(torch.amin, x, axis, keepdims)
 
 
 def reshape(x: torch.Tensor, *, shape: tuple[int, ...]) -> torch.Tensor:
@@ -135,8 +143,17 @@ def where(a: torch.Tensor, b: torch.Tensor, *, condition: np.ndarray) -> torch.T
     return torch.where(torch.from_numpy(condition.copy()), a, b)
 
 
+def where_number(a: torch.Tensor, *, condition: np.ndarray, number: float) -> torch.Tensor:
+    return torch.where(torch.from_numpy(condition.copy()), a, number)
+
+
 def maximum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.maximum(a, b)
+
+
+def maximum_number(a: torch.Tensor, *, number: float) -> torch.Tensor:
+    """``maximum(x, number)``: torch.maximum takes tensors only; clamp is its twin."""
+    return torch.clamp(a, min=number)
 
 
 def concatenate(*xs: torch.Tensor, axis: int = 0) -> torch.Tensor:

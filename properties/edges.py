@@ -297,12 +297,13 @@ def loss_empty_batch() -> SampleFn:
 
 
 def axis_out_of_range(name: str = "axis", keepdims: bool = True) -> SampleFn:
-    """An array (>= 1-D) and an axis just outside ``[-ndim, ndim)``: torch raises IndexError."""
+    """An array and an axis just outside ``[-ndim, ndim)``: torch raises IndexError. A 0-d
+    array counts as 1-D here (torch takes axis 0 and -1 for it), so 1 and -2 are out."""
 
     @st.composite
     def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
-        shape = d(S.shapes(min_dims=1, max_dims=3))
-        n = len(shape)
+        shape = d(S.shapes(min_dims=0, max_dims=3))
+        n = max(len(shape), 1)
         bad = d(st.one_of(st.integers(n, n + 2), st.integers(-n - 3, -n - 1)), label=name)
         kwargs = {name: bad, **({"keepdims": d(st.booleans())} if keepdims else {})}
         return Sample((d(S.values(dtype, shape)),), kwargs)

@@ -651,6 +651,32 @@ mutant("where_tensor_condition_always_true", "op:where",
        "where(mask_tensor, a, b) reads the Tensor as one truthy object: a everywhere",
        tensor__where=_where_reads_arrays_only)
 
+def _number_in_float64(orig: Any) -> Any:
+    def where(condition: Any, a: Any, b: Any) -> Any:
+        lift = _m("tensor").Tensor
+        return orig(condition, a, lift(np.float64(b)) if isinstance(b, float) else b)
+
+    return where
+
+
+mutant("where_number_in_float64", "op:where_number",
+       "where(mask, x, 0.0) lifts the number to float64: a float32 x comes back float64",
+       tensor__where=_number_in_float64)
+
+
+def _array_takes_tensor_dtype(orig: Any) -> Any:
+    def lift(self: Any, other: Any) -> Any:
+        if isinstance(other, np.ndarray):
+            return orig(self, other.astype(self.dtype))
+        return orig(self, other)
+
+    return lift
+
+
+mutant("array_operand_takes_tensor_dtype", "op:add_array_other_dtype",
+       "x + ndarray casts the array to x's dtype: float32 + float64 comes back float32",
+       **{"tensor.Tensor._lift": _array_takes_tensor_dtype})
+
 mutant("log_softmax_forward_ignores_dim", "op:log_softmax",
        "LogSoftmax().forward(x, dim=d) uses the constructor's dim, not d",
        activations__LogSoftmax__forward=lambda orig: lambda self, x, dim=None: orig(self, x))

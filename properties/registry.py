@@ -53,6 +53,12 @@ class OpInfo:
         return self.name
 
 
+def _with_float64(tt: Any) -> bool:
+    """Skip unless the target has float64 tensors (an entry mixing float32 with float64)."""
+    tt.require_dtype(np.float64)
+    return True
+
+
 def _transpose(tt: Any, x: Any, dims: tuple[int, int] | None) -> Any:
     return x.transpose() if dims is None else x.transpose(*dims)
 
@@ -284,6 +290,14 @@ OPS: tuple[OpInfo, ...] = (
            oops.getitem, gen.getitem(repeats=True), skips=CALL_FORM,
            convention="an index Tensor holds floats (upstream's Tensors are float32): its "
                       "integral values index as integers"),
+    OpInfo("add_array_other_dtype", lambda tt, a, b: _with_float64(tt) and a + tt.array(b),
+           oops.add, gen.other_dtype_operand(), differentiable=(0,), skips=CALL_FORM,
+           convention="x + ndarray: the array keeps its dtype, so float32 + float64 is float64"),
+    OpInfo("where_number", lambda tt, a, condition, number: tt.where(condition, a, number),
+           oops.where_number, gen.where_number(), skips=CALL_FORM),
+    OpInfo("maximum_number", lambda tt, x, number: tt.maximum(x, number), oops.maximum_number,
+           gen.unary(kinks=[0.0], number=gen.st.just(0.0)), skips=CALL_FORM,
+           convention="maximum(x, 0.0) is ReLU written with maximum; x is drawn off 0"),
     OpInfo("rmatmul", lambda tt, a, b: tt.array(a) @ b, oops.matmul, gen.matmul(),
            differentiable=(1,), convention="ndarray @ Tensor is Tensor.__rmatmul__",
            skips=CALL_FORM),

@@ -169,6 +169,36 @@ def where() -> SampleFn:
 
 
 @st.composite
+def _where_number(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    sc, sa = d(S.broadcastable(2))
+    number = d(st.floats(-3, 3, allow_subnormal=False))
+    return Sample((d(S.values(dtype, sa)),), {"condition": d(hnp.arrays(np.bool_, sc)),
+                                               "number": number})
+
+
+def where_number() -> SampleFn:
+    """``where(condition, x, number)``: the number is lifted, as torch.where lifts it."""
+    return _where_number
+
+
+OTHER_FLOAT = {np.dtype(np.float32): np.dtype(np.float64),
+               np.dtype(np.float64): np.dtype(np.float32)}
+
+
+@st.composite
+def _other_dtype_operand(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    sa, sb = d(S.broadcastable(2, min_dims=1))
+    return Sample((d(S.values(dtype, sa)), d(S.values(OTHER_FLOAT[np.dtype(dtype)], sb))))
+
+
+def other_dtype_operand() -> SampleFn:
+    """``a`` in the drawn dtype and ``b`` in the other float dtype, both >= 1-D. The result
+    is the wider dtype, in torch as in NumPy; a 0-d ``b`` is not drawn, as torch keeps
+    ``a``'s dtype there (a 0-d tensor does not promote) where NumPy widens."""
+    return _other_dtype_operand
+
+
+@st.composite
 def _maximum(d: st.DrawFn, dtype: np.dtype) -> Sample:
     sa, sb = d(S.broadcastable(2))
     return Sample(d(S.interleaved(dtype, sa, sb)))

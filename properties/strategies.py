@@ -70,9 +70,10 @@ def broadcastable(num_shapes: int, min_dims: int = 0, max_dims: int = 4) -> st.S
 
 
 def axes(ndim: int) -> st.SearchStrategy:
-    """An ``axis`` argument: None, an int (negative too) or a tuple of distinct axes."""
+    """An ``axis`` argument: None, an int (negative too) or a tuple of distinct axes. A 0-d
+    tensor takes 0 and -1 (and (0,)), as in torch, so those are drawn for it too."""
     if ndim == 0:
-        return st.none()
+        return st.sampled_from([None, 0, -1, (0,)])
     single = st.integers(-ndim, ndim - 1)
     several = st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple)
     return st.one_of(st.none(), single, several)

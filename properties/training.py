@@ -342,6 +342,13 @@ def _check_evaluate_values(case: TrainingCase, run: Run) -> None:
     if want[1] is not None and accuracy is not None and accuracy != want[1]:
         _fail(case, "evaluate", f"evaluate()'s accuracy is {accuracy!r}, torch's argmax over "
               f"every sample gives {want[1]!r}")
+    tt = target.get()
+    batches = list(run.loader)  # one epoch's batches, evaluated in both forms
+    plain = [(x, tt.array(y).tolist()) for x, y in batches]  # targets as Python lists
+    assert_close(run.trainer.evaluate(plain), run.trainer.evaluate(batches), EXACT,
+                 op_name="Trainer", check="evaluate", sample=case.describe(),
+                 what="evaluate() over batches whose targets are lists differs from "
+                 "evaluate() over the same batches as tensors")
 
 
 def _optimizer_state(optimizer: Any) -> Any:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from properties import data as D
 from properties import target
 from properties.report import expect_close
+from properties.tolerances import tolerance_for
 
 
 def dl():
@@ -93,7 +94,7 @@ def test_dataset_rows_are_tuples_of_tensors_and_negative_indices_count_from_the_
     assert len(ds) == 4
     x, y = ds[-1]
     assert isinstance(x, tt.Tensor) and isinstance(y, tt.Tensor)
-    np.testing.assert_array_equal(tt.array(x), [6.0, 7.0])
+    expect_close(tt.array(x), np.array([6.0, 7.0], np.float32))
     assert x.dtype == np.float32 and y.item() == 3.0
     assert not x.requires_grad and not y.requires_grad
 
@@ -115,19 +116,46 @@ def test_dataset_is_abstract():
         dl().Dataset()
 
 
-def test_custom_dataset_is_batched_like_a_tensor_dataset():
-    tt = target.get()
+# What a custom Dataset's __getitem__ may return, built from ``make(tensor, i)``: the same
+# samples, with torch tensors, go through torch's DataLoader (its default_collate).
+SAMPLE_FORMS = {
+    "tensor pair": lambda t, i: (t(np.array([i, i * i], np.float64)), t(np.float64(i))),
+    "array pair": lambda t, i: (np.array([i, i * i], np.float32), np.array(i, np.float64)),
+    "array and number": lambda t, i: (np.array([[i], [-i]], np.float64), float(i) / 4),
+    "list of fields": lambda t, i: [t(np.array([i], np.float32)), np.array([i, 2.0 * i])],
+    "bare tensor": lambda t, i: t(np.array([i, -i], np.float64)),
+    "bare array": lambda t, i: np.array([[i, 0.5]], np.float32),
+}
 
-    class Squares(dl().Dataset):
+
+@pytest.mark.parametrize("form", SAMPLE_FORMS)
+def test_custom_dataset_samples_collate_as_torch(form):
+    """Batches of a custom Dataset equal torch's default_collate of the same samples: fields
+    (tuple or list) stacked one tensor each, a bare sample stacked into one tensor; numbers
+    and arrays become tensors of their dtype."""
+    tt = target.get()
+    make = SAMPLE_FORMS[form]
+
+    class Samples(dl().Dataset):
         def __len__(self):
             return 5
 
         def __getitem__(self, i):
-            return tt.tensor(np.array([i, i * i], dtype=np.float64)), tt.tensor(np.float64(i))
+            return make(tt.tensor, i)
 
-    batches = list(dl().make("DataLoader", Squares(), batch_size=2))
-    assert [tuple(t.shape for t in b) for b in batches] == [((2, 2), (2,))] * 2 + [((1, 2), (1,))]
-    np.testing.assert_array_equal(tt.array(batches[1][0]), [[2.0, 4.0], [3.0, 9.0]])
+    got = list(dl().make("DataLoader", Samples(), batch_size=2))
+    want = list(torch.utils.data.DataLoader([make(torch.tensor, i) for i in range(5)],
+                                            batch_size=2))
+
+    def plain(batch):
+        if isinstance(batch, (tuple, list)):
+            return [plain(b) for b in batch]
+        return tt.array(batch) if isinstance(batch, tt.Tensor) else batch.numpy()
+
+    # dtypes too, where the target keeps float64 (the values are exact in float32)
+    expect_close([plain(b) for b in got], [plain(b) for b in want],
+                 check_dtype=np.dtype(np.float64) in tt.dtypes,
+                 what=f"DataLoader batches of {form} samples differ from torch's")
 
 
 def test_a_pass_cut_short_does_not_advance_the_epoch():
@@ -165,8 +193,9 @@ def test_loader_feeding_a_linear_layer_keeps_its_gradients():
         tt.MSELoss()(layer(xb), yb).backward()
         xa, ya = tt.array(xb), tt.array(yb)
         residual = 2 * (xa @ w + b - ya) / ya.size
-        np.testing.assert_allclose(tt.grad(layer.weight), xa.T @ residual, rtol=1e-10)
-        np.testing.assert_allclose(tt.grad(layer.bias), residual.sum(axis=0), rtol=1e-10)
+        expect_close([tt.grad(layer.weight), tt.grad(layer.bias)],
+                     [xa.T @ residual, residual.sum(axis=0)], tolerance_for(np.float64),
+                     what="d MSE / d(W, b) differs from its closed form")
         assert not xb.requires_grad and tt.grad(xb) is None
         batches += 1
     assert batches == len(load) == 3

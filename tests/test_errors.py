@@ -133,6 +133,12 @@ CASES = [
                  ValueError, r"empty", id="max-of-empty"),
     pytest.param(lambda tt: ones(tt, (2, 3)).sum(axis=5),
                  IndexError, r"axis 5.*out of bounds", id="sum-axis-out-of-range"),
+    pytest.param(lambda tt: ones(tt, (2, 3)).sum(axis=(1, -1)),  # torch: RuntimeError
+                 ValueError, r"repeated axis", id="sum-repeated-axis"),
+    pytest.param(lambda tt: tt.concatenate([ones(tt, (2,)), np.ones(2)]),  # torch: TypeError
+                 TypeError, r"ndarray", id="concatenate-not-a-tensor"),
+    pytest.param(lambda tt: tt.stack([ones(tt, (2,)), [1.0, 2.0]]),
+                 TypeError, r"list", id="stack-not-a-tensor"),
     pytest.param(lambda tt: ones(tt, (2, 3))[tt.tensor(np.array([0.5]))],
                  IndexError, r"non-integer", id="index-with-fractional-tensor"),
     # ------------------------------------------------------------------ activations
@@ -356,6 +362,12 @@ WORDING = {
         'max() over an empty axis of a tensor of shape (0,)',
     'sum-axis-out-of-range':
         'axis 5 is out of bounds for a tensor of 2 dims',
+    'sum-repeated-axis':
+        'repeated axis in (1, -1)',
+    'concatenate-not-a-tensor':
+        'concatenate() takes Tensors, got ndarray at position 1',
+    'stack-not-a-tensor':
+        'stack() takes Tensors, got list at position 1',
     'index-with-fractional-tensor':
         'tensor index has non-integer values',
     'softmax-dim-out-of-range':

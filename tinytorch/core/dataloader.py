@@ -85,20 +85,24 @@ def batch_slices(n: int, batch_size: int, drop_last: bool) -> list[slice]:
     return [slice(start, min(start + batch_size, n)) for start in range(0, stop, batch_size)]
 
 
-def _collate(samples: Sequence[Any]) -> tuple[Tensor, ...]:
-    """Stack field ``k`` of every sample into one tensor (new axis 0, dtype kept)."""
-    rows = [s if isinstance(s, (tuple, list)) else (s,) for s in samples]
-    batch = []
-    for k, field in enumerate(zip(*rows)):
-        arrays = [f.data if isinstance(f, Tensor) else Tensor(f).data for f in field]
-        shapes = {a.shape for a in arrays}
-        if len(shapes) > 1:
-            raise ValueError(
-                f"DataLoader: field {k} of the samples has different shapes {sorted(shapes)}; "
-                "samples in one batch must have one shape"
-            )
-        batch.append(Tensor(np.stack(arrays)))
-    return tuple(batch)
+def _collate(samples: Sequence[Any]) -> tuple[Tensor, ...] | Tensor:
+    """Stack field ``k`` of every sample into one tensor (new axis 0, dtype kept): samples of
+    fields (tuples, lists) give a tuple of tensors; bare samples (a tensor, an array, a number)
+    give one tensor, as torch's default_collate does."""
+    if not isinstance(samples[0], (tuple, list)):
+        return _stack(0, samples)
+    return tuple(_stack(k, field) for k, field in enumerate(zip(*samples)))
+
+
+def _stack(k: int, field: Sequence[Any]) -> Tensor:
+    arrays = [f.data if isinstance(f, Tensor) else Tensor(f).data for f in field]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"DataLoader: field {k} of the samples has different shapes {sorted(shapes)}; "
+            "samples in one batch must have one shape"
+        )
+    return Tensor(np.stack(arrays))
 
 
 class DataLoader:
@@ -140,13 +144,13 @@ class DataLoader:
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+    def __iter__(self) -> Iterator[tuple[Tensor, ...] | Tensor]:
         # The order is fixed now, not at the first next(): set_epoch after iter() is too late.
         epoch = self.epoch
         order = epoch_order(len(self.dataset), self.shuffle, self.seed, epoch)
         return self._batches(order, epoch)
 
-    def _batches(self, order: np.ndarray, epoch: int) -> Iterator[tuple[Tensor, ...]]:
+    def _batches(self, order: np.ndarray, epoch: int) -> Iterator[tuple[Tensor, ...] | Tensor]:
         for part in batch_slices(len(order), self.batch_size, self.drop_last):
             yield _collate([self.dataset[int(i)] for i in order[part]])
         self.epoch = epoch + 1  # only after a full pass: a `break` does not advance it

@@ -288,14 +288,29 @@ def _check_matmul(a: tuple[int, ...], b: tuple[int, ...]) -> None:
 # ---------------------------------------------------------------------------- functional ops
 
 
-def _tensors(items: Sequence[Any]) -> list[Tensor]:
-    return [t if isinstance(t, Tensor) else Tensor(t) for t in items]
+def _tensors(name: str, items: Sequence[Any]) -> list[Tensor]:
+    """``items`` as a list, each a Tensor (as torch.cat and torch.stack require)."""
+    items = list(items)
+    for i, t in enumerate(items):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}() takes Tensors, got {type(t).__name__} at position {i}")
+    return items
+
+
+def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """``where``'s and ``maximum``'s operands as Tensors (``where(mask, x, 0.0)``,
+    ``maximum(x, 0.0)``): a plain number takes the other operand's dtype, as in torch."""
+    if isinstance(a, Tensor):
+        return a, a._lift(b)
+    if isinstance(b, Tensor):
+        return b._lift(a), b
+    return Tensor(a), Tensor(b)
 
 
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     if len(tensors) == 0:
         raise ValueError("concatenate() needs at least one tensor")
-    tensors = _tensors(tensors)
+    tensors = _tensors("concatenate", tensors)
     ndim = tensors[0].ndim
     if ndim == 0 or not -ndim <= axis < ndim:
         raise ValueError(f"concatenate: axis {axis} is out of range for tensors of shape "
@@ -309,7 +324,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     if len(tensors) == 0:
         raise ValueError("stack() needs at least one tensor")
-    tensors = _tensors(tensors)
+    tensors = _tensors("stack", tensors)
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack() needs tensors of one shape, got {sorted(shapes)}")
@@ -322,12 +337,12 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` holds, else ``b``; the condition takes no gradient."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    a, b = _tensors([a, b])
+    a, b = _operands(a, b)
     return F.Where.apply(a, b, condition=cond.astype(bool))
 
 
 def maximum(a: Any, b: Any) -> Tensor:
-    a, b = _tensors([a, b])
+    a, b = _operands(a, b)
     return F.Maximum.apply(a, b)
 
 

@@ -105,7 +105,6 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         losses, correct, seen = [], 0, 0
-        classification = False
         try:
             with no_grad():
                 for x, y in dataloader:
@@ -113,7 +112,6 @@ class Trainer:
                     losses.append(float(self.loss_fn(out, y).item()))
                     targets = np.asarray(getattr(y, "data", y))
                     if out.ndim == 2 and out.shape[1] > 1 and targets.ndim == 1:
-                        classification = True
                         correct += int(np.sum(out.data.argmax(axis=1) == targets))
                         seen += len(targets)
         finally:
@@ -122,7 +120,7 @@ class Trainer:
             raise ValueError("evaluate: the dataloader yielded no batches")
         mean_loss = float(np.mean(losses))
         self.history["eval_loss"].append(mean_loss)
-        return mean_loss, (correct / seen if classification else None)
+        return mean_loss, (correct / seen if seen else None)
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, path: str | os.PathLike) -> None:
