@@ -42,7 +42,7 @@ def _decay_after_update(orig: Any) -> Any:
     return update
 
 
-mutant("adamw_decay_after_update", "optimizers",
+mutant("adamw_decay_after_update", "stateful",
        "AdamW shrinks p by (1 - lr * weight_decay) after the Adam step, i.e. decays the updated p",
        optimizers__Adam___update=_decay_after_update)
 
@@ -132,7 +132,7 @@ def _step_as_it_goes(orig: Any) -> Any:
     return step
 
 
-mutant("step_not_atomic", "optimizers",
+mutant("step_not_atomic", "atomic",
        "step() checks each gradient as it goes: a bad gradient for parameter 1 raises after "
        "parameter 0 was already updated",
        optimizers__Optimizer__step=_step_as_it_goes)

@@ -19,11 +19,11 @@ def _step_without_zero_grad(orig: Any) -> Any:
     return step
 
 
-mutant("trainer_missing_zero_grad", "trainer",
+mutant("trainer_missing_zero_grad", "trainer:matches_torch_loop",
        "Trainer steps without zero_grad: every step uses the sum of all past gradients",
        training__Trainer___optimizer_step=_step_without_zero_grad)
 
-mutant("trainer_accumulation_not_divided", "trainer",
+mutant("trainer_accumulation_not_divided", "trainer:accumulated",
        "gradient accumulation sums k micro-batch gradients without dividing by k",
        training__Trainer___backward=lambda orig: staticmethod(
            lambda loss, accumulation_steps: loss.backward()))
@@ -36,7 +36,8 @@ def _schedule_not_applied(orig: Any) -> Any:
     return apply
 
 
-mutant("scheduler_computed_not_applied", "trainer",
+mutant("scheduler_computed_not_applied",
+       "trainer:learning_rate_applied or scheduler_changes",
        "the schedule's learning rate is computed but never set on the optimizer",
        schedules___Schedule__apply=_schedule_not_applied)
 
@@ -53,7 +54,7 @@ def _evaluate_in_train_mode(orig: Any) -> Any:
     return evaluate
 
 
-mutant("evaluate_leaves_training_mode", "trainer",
+mutant("evaluate_leaves_training_mode", "trainer:evaluate",
        "evaluate() never switches the model to eval mode",
        training__Trainer__evaluate=_evaluate_in_train_mode)
 
@@ -67,7 +68,7 @@ def _evaluate_steps(orig: Any) -> Any:
     return evaluate
 
 
-mutant("evaluate_steps_optimizer", "trainer",
+mutant("evaluate_steps_optimizer", "trainer:evaluate",
        "evaluate() calls optimizer.step() on leftover gradients",
        training__Trainer__evaluate=_evaluate_steps)
 
@@ -160,16 +161,16 @@ def _step_not_counted(orig: Any) -> Any:
     return _optimizer_step
 
 
-mutant("trainer_step_not_counted", "trainer",
+mutant("trainer_step_not_counted", "trainer:matches_torch_loop",
        "trainer.step stays at 0: optimizer steps are taken but not counted",
        training__Trainer___optimizer_step=_step_not_counted)
 
-mutant("evaluate_last_batch_only", "trainer",
+mutant("evaluate_last_batch_only", "trainer:evaluate",
        "evaluate() reports the last batch's loss and accuracy, not the whole loader's",
        training__Trainer__evaluate=lambda orig: lambda self, dataloader: orig(
            self, list(dataloader)[-1:]))
 
-mutant("train_epoch_default_accumulates_two", "trainer",
+mutant("train_epoch_default_accumulates_two", "trainer:matches_torch_loop",
        "train_epoch(loader) accumulates 2 micro-batches by default instead of 1",
        training__Trainer__train_epoch=lambda orig: lambda self, dataloader,
        accumulation_steps=2: orig(self, dataloader, accumulation_steps))

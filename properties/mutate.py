@@ -52,22 +52,32 @@ COMPONENT_TESTS: dict[str, list[str]] = {
     "layers": ["tests/test_layers.py"],
     "tensor": ["tests/test_tensor_api.py"],
     "errors": ["tests/test_errors.py"],
-    "dtypes": ["tests/test_dtypes.py", "tests/test_optimizers.py", "tests/test_checkpoint.py",
-               "tests/test_trainer.py"],
+    "dtypes": ["tests/test_dtypes.py"],
     "data": ["tests/test_dataloader.py"],
-    "optimizers": ["tests/test_optimizers.py", "tests/test_training_stateful.py",
-                   "tests/test_atomic.py"],
+    "optimizers": ["tests/test_optimizers.py"],
+    "atomic": ["tests/test_atomic.py"],  # a step or load that raises changes nothing
+    "stateful": ["tests/test_training_stateful.py"],  # the lockstep machine against torch
     "clipping": ["tests/test_clipping.py"],
     "schedules": ["tests/test_schedules.py"],
     "trainer": ["tests/test_trainer.py", "tests/test_convergence.py"],
-    "checkpoint": ["tests/test_checkpoint.py", "tests/test_trainer.py"],
+    "checkpoint": ["tests/test_checkpoint.py", "tests/test_trainer.py", "-k",
+                   "checkpoint or resume"],
 }
 
 
 def component_tests(component: str) -> list[str]:
+    """The pytest arguments for a component: ``op:EXPR`` is the registry entries matching
+    EXPR; ``NAME:EXPR`` is NAME's files narrowed to the tests matching EXPR (a trainer bug
+    in evaluate() need not run the whole training loop's properties)."""
     if component.startswith("op:"):
         return [*OP_TESTS, "-k", component[3:]]
-    return COMPONENT_TESTS[component]
+    name, _, expr = component.partition(":")
+    tests = COMPONENT_TESTS[name]
+    if not expr:
+        return tests
+    if "-k" in tests:
+        raise ValueError(f"component {name} already narrows with -k: no {component!r}")
+    return [*tests, "-k", expr]
 
 
 @dataclass
@@ -233,6 +243,36 @@ def check_killers(outcomes: list[Outcome], profile: str, timeout: float, jobs: i
     return problems
 
 
+# Seconds per mutant measured by a whole-catalog run on two cores: the start order until this
+# checkout's own run has written ``<out>/mutant-seconds.json``.
+SHIPPED_TIMINGS = Path(__file__).with_name("mutant_seconds.json")
+
+
+def longest_first(names: list[str], timings: Path) -> list[str]:
+    """The mutants in the order to start them: slowest first, by the seconds each took last
+    time (``timings``, else the shipped measurements), never-timed ones before all. With N
+    workers, a slow mutant started last runs alone at the end while the others idle; started
+    first, it overlaps the many quick ones (longest-processing-time-first scheduling)."""
+    seconds = {**_read_timings(SHIPPED_TIMINGS), **_read_timings(timings)}
+    return sorted(names, key=lambda n: -seconds.get(n, float("inf")))
+
+
+def _read_timings(timings: Path) -> dict[str, float]:
+    try:
+        data = json.loads(timings.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: float(v) for k, v in data.items() if isinstance(v, (int, float))} \
+        if isinstance(data, dict) else {}
+
+
+def save_timings(outcomes: list[Outcome], timings: Path) -> None:
+    """Merge this run's seconds per mutant into ``timings`` (a partial run keeps the rest)."""
+    seconds = _read_timings(timings)
+    seconds.update({o.name: round(o.seconds, 2) for o in outcomes})
+    timings.write_text(json.dumps(dict(sorted(seconds.items())), indent=1) + "\n")
+
+
 def suite_in_kill_order() -> list[str]:
     """Every test file, the op properties first: under -x they kill most mutants in seconds."""
     rest = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py"))
@@ -303,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown mutants: {', '.join(unknown)}")
     names = args.names or list(CATALOG)
+    timings = args.out / "mutant-seconds.json"
     start = time.perf_counter()
 
     os.environ["OMP_NUM_THREADS"] = "1"  # before any fork: torch's threads and fork do not mix
@@ -315,9 +356,11 @@ def main(argv: list[str] | None = None) -> int:
     jobs = max(1, args.jobs)
     problems: list[str] = []
     try:
+        order = longest_first(names, timings)
         with ThreadPoolExecutor(max_workers=jobs) as threads:
-            outcomes = list(threads.map(
-                lambda n: run_mutant(n, args.profile, args.timeout, forks), names))
+            ran = threads.map(lambda n: run_mutant(n, args.profile, args.timeout, forks), order)
+            by_name = dict(zip(order, ran))
+        outcomes = [by_name[n] for n in names]  # reported in catalog order
         mutants_done = time.perf_counter()
         if not args.no_baseline:
             problems = check_killers(outcomes, args.profile, args.timeout, jobs, forks)
@@ -336,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "kill-matrix.md").write_text(markdown)
     (args.out / "kill-matrix.json").write_text(json.dumps(data, indent=1) + "\n")
+    save_timings(outcomes, timings)
     killed = sum(o.status == "killed" for o in outcomes)
     print(f"killed {killed} of {len(outcomes)} mutants in {time.perf_counter() - start:.0f}s; "
           f"kill matrix in {args.out / 'kill-matrix.md'}")

@@ -112,6 +112,15 @@ def test_in_place_aliases_behave_like_torch():
                  what="clip_grad_value_ gradients differ from torch's clip_grad_value_")
 
 
+@pytest.mark.parametrize("bound", [0.0, math.inf], ids=["zero", "inf"])
+def test_clip_grad_value_at_the_ends_of_its_range_is_torchs(bound):
+    """clip_value 0 zeroes every gradient; inf (torch accepts it) leaves them as they were."""
+    params = _params(GRADS)
+    clipping().clip_grad_value(params, bound)
+    expect_close([p.grad.data for p in params], oracle.clip_grad_value(GRADS, bound),
+                 what=f"clip_grad_value(params, {bound}) differs from torch's")
+
+
 def test_clipping_keeps_the_old_array_intact():
     """New arrays are written, so a p.grad.data a caller kept is not changed under their feet."""
     params = _params(GRADS)

@@ -52,16 +52,18 @@ def loader(tt, n=3, **kwargs):
 
 
 class Ragged:
-    """A dataset whose samples differ in shape: (1,), then (2,)."""
+    """A dataset whose samples differ in shape: (1,), then (2,); ``bare`` samples are the
+    tensor itself, not a one-field tuple."""
 
-    def __init__(self, tt):
-        self.tt = tt
+    def __init__(self, tt, bare=False):
+        self.tt, self.bare = tt, bare
 
     def __len__(self):
         return 2
 
     def __getitem__(self, i):
-        return (self.tt.tensor(np.ones(i + 1)),)
+        sample = self.tt.tensor(np.ones(i + 1))
+        return sample if self.bare else (sample,)
 
 
 def trainer(tt, **options):
@@ -232,6 +234,8 @@ CASES = [
                  id="loader-epoch-not-an-int"),
     pytest.param(lambda tt: list(tt.DataLoader(Ragged(tt), 2)), ValueError,
                  r"\(1,\), \(2,\)", id="loader-samples-of-different-shapes"),
+    pytest.param(lambda tt: list(tt.DataLoader(Ragged(tt, bare=True), 2)), ValueError,
+                 r"\(1,\), \(2,\)", id="loader-bare-samples-of-different-shapes"),
     pytest.param(lambda tt: tt.TensorDataset(ones(tt, (3,)))[1.5], TypeError, r"float",
                  id="dataset-index-not-an-int"),
     pytest.param(lambda tt: tt.TensorDataset(ones(tt, ())), ValueError, r"\[\(\)\]",
@@ -442,6 +446,9 @@ WORDING = {
     'loader-empty-dataset': 'DataLoader: the dataset is empty (0 samples): nothing to batch',
     'loader-epoch-not-an-int': 'DataLoader.set_epoch: epoch must be an integer, got 1.5',
     'loader-samples-of-different-shapes':
+        ('DataLoader: field 0 of the samples has different shapes [(1,), (2,)]; samples in '
+         'one batch must have one shape'),
+    'loader-bare-samples-of-different-shapes':
         ('DataLoader: field 0 of the samples has different shapes [(1,), (2,)]; samples in '
          'one batch must have one shape'),
     'dataset-index-not-an-int': 'TensorDataset indices must be integers, not float',
