@@ -77,6 +77,21 @@ mutant("sgd_nesterov_wrong", "optimizers",
        "SGD with nesterov=True steps along buf instead of d_p + momentum * buf",
        optimizers__SGD___update=_nesterov_as_plain)
 
+def _dampening_added(orig: Any) -> Any:
+    def update(self: Any, index: int, p: Any, grad: np.ndarray) -> None:
+        dampening, self.dampening = self.dampening, -self.dampening
+        try:
+            orig(self, index, p, grad)
+        finally:
+            self.dampening = dampening
+
+    return update
+
+
+mutant("sgd_dampening_added", "optimizers",
+       "SGD's buffer takes (1 + dampening) * d_p instead of (1 - dampening) * d_p",
+       optimizers__SGD___update=_dampening_added)
+
 # ----------------------------------------------------------------------------- base class
 
 

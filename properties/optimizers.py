@@ -72,16 +72,23 @@ def hyperparameters(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     decay = draw(st.one_of(st.just(0.0), S.floats(F64, 0.0, 0.1), st.just(1.0),
                            st.just(default.get("weight_decay", 0.0))), label="weight_decay")
     if kind == "SGD":
-        # Nesterov first (half the cases): drawn last it would need momentum > 0 and
-        # dampening == 0 to line up, and too few examples would exercise it.
-        nesterov = draw(tt.optional(kind, "nesterov", st.booleans(), False), label="nesterov")
-        if nesterov:
-            momentum = draw(S.floats(F64, 0.0, 0.99).filter(lambda m: m > 0), label="momentum")
-            dampening = 0.0
-        else:
-            momentum = draw(st.one_of(st.just(0.0), S.floats(F64, 0.0, 0.99)), label="momentum")
-            dampening = draw(tt.optional(kind, "dampening", st.one_of(
-                st.just(0.0), S.floats(F64, 0.0, 0.9)), 0.0), label="dampening")
+        # SGD's regimes are drawn by name, so each comes up in a few examples: drawn as
+        # independent values, momentum > 0 with dampening > 0 (what the buffer update's
+        # dampening term needs) came up about once in 25 examples, and a bug there survived.
+        def takes(argument: str) -> bool:
+            return tt.has(kind) and tt.accepts(kind, argument)
+
+        regimes = ["plain", "momentum", *(["dampened"] if takes("dampening") else []),
+                   *(["nesterov"] if takes("nesterov") else [])]
+        regime = draw(st.sampled_from(regimes), label="regime")
+        momentum = 0.0 if regime == "plain" else draw(S.floats(F64, 0.01, 0.99),
+                                                      label="momentum")
+        dampening = 0.0  # Nesterov requires it; plain SGD draws it (it must have no effect)
+        if regime == "dampened" or (regime == "plain" and takes("dampening")):
+            dampening = draw(st.one_of(st.just(0.0), S.floats(F64, 0.01, 0.9))
+                             if regime == "plain" else S.floats(F64, 0.01, 0.9),
+                             label="dampening")
+        nesterov = regime == "nesterov"
         return {"lr": lr, "momentum": momentum, "dampening": dampening, "nesterov": nesterov,
                 "weight_decay": decay}
     if kind not in ("Adam", "AdamW"):

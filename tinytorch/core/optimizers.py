@@ -83,7 +83,7 @@ class Optimizer:
                 )
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(f"{name}: some parameters appear more than once in the list")
-        self.lr: float = _non_negative(name, "lr", lr)
+        self.lr: float = lr  # validated with the other hyper-parameters by the subclass
         # param index -> {buffer name: ndarray, "step": int}; an index appears after the first
         # step in which that parameter had a gradient (and, for SGD, only with momentum).
         self.state: dict[int, dict[str, Any]] = {}
