@@ -9,6 +9,7 @@ and a ``zero_grad`` that does nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -62,35 +63,30 @@ mutant("sgd_momentum_buffer_not_kept", "optimizers",
        optimizers__SGD___update=_buffer_not_kept)
 
 
-def _nesterov_as_plain(orig: Any) -> Any:
-    def update(self: Any, index: int, p: Any, grad: np.ndarray) -> None:
-        nesterov, self.nesterov = self.nesterov, False
-        try:
-            orig(self, index, p, grad)
-        finally:
-            self.nesterov = nesterov
+def _update_with(attribute: str, value: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A patch of ``_update`` that runs with ``attribute`` set to ``value(old)``."""
 
-    return update
+    def factory(orig: Any) -> Any:
+        def update(self: Any, index: int, p: Any, grad: np.ndarray) -> None:
+            old = getattr(self, attribute)
+            setattr(self, attribute, value(old))
+            try:
+                orig(self, index, p, grad)
+            finally:
+                setattr(self, attribute, old)
+
+        return update
+
+    return factory
 
 
 mutant("sgd_nesterov_wrong", "optimizers",
        "SGD with nesterov=True steps along buf instead of d_p + momentum * buf",
-       optimizers__SGD___update=_nesterov_as_plain)
-
-def _dampening_added(orig: Any) -> Any:
-    def update(self: Any, index: int, p: Any, grad: np.ndarray) -> None:
-        dampening, self.dampening = self.dampening, -self.dampening
-        try:
-            orig(self, index, p, grad)
-        finally:
-            self.dampening = dampening
-
-    return update
-
+       optimizers__SGD___update=_update_with("nesterov", lambda _: False))
 
 mutant("sgd_dampening_added", "optimizers",
        "SGD's buffer takes (1 + dampening) * d_p instead of (1 - dampening) * d_p",
-       optimizers__SGD___update=_dampening_added)
+       optimizers__SGD___update=_update_with("dampening", lambda d: -d))
 
 # ----------------------------------------------------------------------------- base class
 
