@@ -143,15 +143,17 @@ def where(a: torch.Tensor, b: torch.Tensor, *, condition: np.ndarray) -> torch.T
     return torch.where(torch.from_numpy(condition.copy()), a, b)
 
 
-def where_number(a: torch.Tensor, *, condition: np.ndarray, number: float) -> torch.Tensor:
-    return torch.where(torch.from_numpy(condition.copy()), a, number)
+def where_number(a: torch.Tensor, *, condition: np.ndarray, number: float,
+                 number_first: bool) -> torch.Tensor:
+    cond = torch.from_numpy(condition.copy())
+    return torch.where(cond, number, a) if number_first else torch.where(cond, a, number)
 
 
 def maximum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.maximum(a, b)
 
 
-def maximum_number(a: torch.Tensor, *, number: float) -> torch.Tensor:
+def maximum_number(a: torch.Tensor, *, number: float, number_first: bool) -> torch.Tensor:
     """``maximum(x, number)``: torch.maximum takes tensors only; clamp is its twin."""
     return torch.clamp(a, min=number)
 

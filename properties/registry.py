@@ -293,10 +293,14 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("add_array_other_dtype", lambda tt, a, b: _with_float64(tt) and a + tt.array(b),
            oops.add, gen.other_dtype_operand(), differentiable=(0,), skips=CALL_FORM,
            convention="x + ndarray: the array keeps its dtype, so float32 + float64 is float64"),
-    OpInfo("where_number", lambda tt, a, condition, number: tt.where(condition, a, number),
+    OpInfo("where_number", lambda tt, a, condition, number, number_first: (
+               tt.where(condition, number, a) if number_first else tt.where(condition, a, number)),
            oops.where_number, gen.where_number(), skips=CALL_FORM),
-    OpInfo("maximum_number", lambda tt, x, number: tt.maximum(x, number), oops.maximum_number,
-           gen.unary(kinks=[0.0], number=gen.st.just(0.0)), skips=CALL_FORM,
+    OpInfo("maximum_number", lambda tt, x, number, number_first: (
+               tt.maximum(number, x) if number_first else tt.maximum(x, number)),
+           oops.maximum_number,
+           gen.unary(kinks=[0.0], number=gen.st.just(0.0), number_first=gen.st.booleans()),
+           skips=CALL_FORM,
            convention="maximum(x, 0.0) is ReLU written with maximum; x is drawn off 0"),
     OpInfo("rmatmul", lambda tt, a, b: tt.array(a) @ b, oops.matmul, gen.matmul(),
            differentiable=(1,), convention="ndarray @ Tensor is Tensor.__rmatmul__",

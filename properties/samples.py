@@ -173,11 +173,13 @@ def _where_number(d: st.DrawFn, dtype: np.dtype) -> Sample:
     sc, sa = d(S.broadcastable(2))
     number = d(st.floats(-3, 3, allow_subnormal=False))
     return Sample((d(S.values(dtype, sa)),), {"condition": d(hnp.arrays(np.bool_, sc)),
-                                               "number": number})
+                                               "number": number,
+                                               "number_first": d(st.booleans())})
 
 
 def where_number() -> SampleFn:
-    """``where(condition, x, number)``: the number is lifted, as torch.where lifts it."""
+    """``where(condition, x, number)`` or ``where(condition, number, x)``: the number is
+    lifted, as torch.where lifts it."""
     return _where_number
 
 

@@ -128,6 +128,26 @@ def test_checkpoint_holds_the_complete_state(tmp_path):
     assert any(n.startswith("optimizer/") and n.endswith("exp_avg_sq") for n in names)
 
 
+@pytest.mark.bundled_only  # the bundled package's wording
+@pytest.mark.parametrize("saved_with", [True, False], ids=["saved-with", "saved-without"])
+def test_a_schedule_on_one_side_only_is_a_clear_error(tmp_path, saved_with):
+    """A checkpoint saved with a schedule, loaded into a trainer without one (or the other way
+    round), would resume with other learning rates: it is refused, and nothing changes."""
+    tt = target.get()
+    path = tmp_path / "ckpt.npz"
+    schedule = tt.WarmupCosineSchedule(0.1, 0.01, 2, 10)
+    _trainer(seed=1, schedule=schedule if saved_with else None).save_checkpoint(path)
+    live = _trainer(seed=2, schedule=None if saved_with else schedule)
+    before = _snapshot(live)
+    with pytest.raises(tt.CheckpointError) as raised:
+        live.load_checkpoint(path)
+    assert str(raised.value) == (
+        f"checkpoint {path} was saved {'with' if saved_with else 'without'} a learning-rate "
+        f"schedule and this trainer has {'none' if saved_with else 'one'}: resuming would "
+        "change the learning rates")
+    _assert_untouched(live, before)
+
+
 def _edited(path, edit_meta=None, edit_arrays=None):
     """Rewrite a saved checkpoint with its metadata (JSON) or arrays edited: a well-formed file
     that is wrong in one named way."""

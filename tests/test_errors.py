@@ -139,6 +139,8 @@ CASES = [
                  ValueError, r"repeated axis", id="sum-repeated-axis"),
     pytest.param(lambda tt: tt.concatenate([ones(tt, (2,)), np.ones(2)]),  # torch: TypeError
                  TypeError, r"ndarray", id="concatenate-not-a-tensor"),
+    pytest.param(lambda tt: tt.maximum(1.0, 2.0), TypeError, r"Tensor operand",
+                 id="maximum-of-two-numbers"),  # torch.maximum: TypeError too
     pytest.param(lambda tt: tt.stack([ones(tt, (2,)), [1.0, 2.0]]),
                  TypeError, r"list", id="stack-not-a-tensor"),
     pytest.param(lambda tt: ones(tt, (2, 3))[tt.tensor(np.array([0.5]))],
@@ -370,6 +372,7 @@ WORDING = {
         'repeated axis in (1, -1)',
     'concatenate-not-a-tensor':
         'concatenate() takes Tensors, got ndarray at position 1',
+    'maximum-of-two-numbers': 'maximum() needs a Tensor operand, got float and float',
     'stack-not-a-tensor':
         'stack() takes Tensors, got list at position 1',
     'index-with-fractional-tensor':

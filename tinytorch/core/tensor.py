@@ -297,14 +297,15 @@ def _tensors(name: str, items: Sequence[Any]) -> list[Tensor]:
     return items
 
 
-def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+def _operands(name: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """``where``'s and ``maximum``'s operands as Tensors (``where(mask, x, 0.0)``,
-    ``maximum(x, 0.0)``): a plain number takes the other operand's dtype, as in torch."""
+    ``maximum(0.0, x)``): a plain number takes the other operand's dtype, as in torch."""
     if isinstance(a, Tensor):
         return a, a._lift(b)
     if isinstance(b, Tensor):
         return b._lift(a), b
-    return Tensor(a), Tensor(b)
+    raise TypeError(f"{name}() needs a Tensor operand, got {type(a).__name__} and "
+                    f"{type(b).__name__}")
 
 
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
@@ -337,12 +338,12 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` holds, else ``b``; the condition takes no gradient."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    a, b = _operands(a, b)
+    a, b = _operands("where", a, b)
     return F.Where.apply(a, b, condition=cond.astype(bool))
 
 
 def maximum(a: Any, b: Any) -> Tensor:
-    a, b = _operands(a, b)
+    a, b = _operands("maximum", a, b)
     return F.Maximum.apply(a, b)
 
 

@@ -165,12 +165,18 @@ class Trainer:
             if value.shape != expected[name].shape:
                 raise CheckpointError(f"checkpoint {path}: {name} has shape {value.shape}, "
                                       f"the model expects {expected[name].shape}")
+        if (self.scheduler is None) != (meta["scheduler"] is None):
+            raise CheckpointError(
+                f"checkpoint {path} was saved "
+                f"{'without' if meta['scheduler'] is None else 'with'} a learning-rate schedule "
+                f"and this trainer has {'one' if self.scheduler is not None else 'none'}: "
+                "resuming would change the learning rates")
         snapshot = (self.model.state_dict(), self.optimizer.state_dict(),
                     self.scheduler.state_dict() if self.scheduler is not None else None)
         try:
             self.model.load_state_dict(model_state)
             self.optimizer.load_state_dict(_join(meta["optimizer"], arrays))
-            if self.scheduler is not None and meta["scheduler"] is not None:
+            if self.scheduler is not None:
                 self.scheduler.load_state_dict(meta["scheduler"])
             rng = meta["rng"]
             rng_state = (rng["kind"], arrays["rng/keys"].astype(np.uint32), rng["pos"],
