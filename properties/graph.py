@@ -124,9 +124,10 @@ def check_grad_mode_nesting(contexts: Sequence[str], raise_at: int | None) -> No
         mode = name == "enable_grad"
         try:
             with getattr(tt, name)():
-                if tt.is_grad_enabled() != mode:
+                enabled = tt.is_grad_enabled()
+                if enabled is not mode:  # a bool, as torch's: not None, not 0
                     fail(AUTOGRAD, "grad mode", f"inside {' > '.join(contexts[:level + 1])}: "
-                         f"is_grad_enabled() is {not mode}", sample)
+                         f"is_grad_enabled() is {enabled!r}, torch's is {mode}", sample)
                 recorded = bool((x * 2.0).requires_grad)
                 if recorded != mode:
                     fail(AUTOGRAD, "grad mode", f"inside {' > '.join(contexts[:level + 1])}: "
@@ -138,14 +139,15 @@ def check_grad_mode_nesting(contexts: Sequence[str], raise_at: int | None) -> No
             if level != raise_at:
                 raise
         finally:
-            if tt.is_grad_enabled() != outer_mode:
+            enabled = tt.is_grad_enabled()
+            if enabled is not outer_mode:
                 how = "by an exception" if raise_at is not None and level >= raise_at \
                     else "normally"
                 fail(AUTOGRAD, "grad mode", f"leaving {' > '.join(contexts[:level + 1])} {how} "
-                     f"left is_grad_enabled()={not outer_mode}; it was {outer_mode} before",
+                     f"left is_grad_enabled()={enabled!r}; it was {outer_mode} before",
                      sample)
 
-    enter(0, tt.is_grad_enabled())
+    enter(0, bool(tt.is_grad_enabled()))
 
 
 # ----------------------------------------------------------------------------- custom Functions

@@ -255,8 +255,9 @@ class Target:
     def no_grad(self) -> contextlib.AbstractContextManager[Any]:
         return self.need("no_grad")()
 
-    def is_grad_enabled(self) -> bool:
-        return bool(self.need("is_grad_enabled")())
+    def is_grad_enabled(self) -> Any:
+        """The target's answer as it gives it: torch's is a bool, and the laws demand one."""
+        return self.need("is_grad_enabled")()
 
     def enable_grad(self) -> contextlib.AbstractContextManager[Any]:
         return self.need("enable_grad")()

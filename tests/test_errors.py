@@ -276,6 +276,14 @@ CASES = [
                  TypeError, r"state\['state'\]", id="optimizer-state-state-not-a-dict"),
     pytest.param(lambda tt: adam_state(tt, lambda s: s["state"][0].update(step=0)),
                  ValueError, r"step.*0", id="optimizer-state-step-zero"),
+    pytest.param(lambda tt: adam_state(tt, lambda s: s.update(hyper=["lr"])),
+                 KeyError, r"hyper has missing keys", id="optimizer-state-hyper-not-a-dict"),
+    pytest.param(lambda tt: adam_state(tt, lambda s: s.update(state={"0": {}})),
+                 KeyError, r"state key '0'", id="optimizer-state-key-a-string"),
+    pytest.param(lambda tt: adam_state(tt, lambda s: s["state"].update({0: ["step"]})),
+                 KeyError, r"missing buffers", id="optimizer-state-entry-not-a-dict"),
+    pytest.param(lambda tt: adam_state(tt, lambda s: s["state"][0].update(step="3")),
+                 ValueError, r"step.*'3'", id="optimizer-state-step-a-string"),
     pytest.param(lambda tt: adam_state(
                      tt, lambda s: s["state"][0].update(exp_avg=np.array(["a", "b"]))),
                  TypeError, r"exp_avg.*<U1", id="optimizer-state-buffer-of-strings"),
@@ -482,6 +490,16 @@ WORDING = {
     'optimizer-state-state-not-a-dict': "Adam.load_state_dict: state['state'] must be a dict",
     'optimizer-state-step-zero':
         'Adam.load_state_dict: step of parameter 0 must be a positive int, got 0',
+    'optimizer-state-hyper-not-a-dict':
+        ('"Adam.load_state_dict: hyper has missing keys [\'amsgrad\', \'betas\', \'eps\', '
+         '\'lr\', \'weight_decay\'], unexpected keys []"'),
+    'optimizer-state-key-a-string':
+        '"Adam.load_state_dict: state key \'0\' is not a parameter index (0..0)"',
+    'optimizer-state-entry-not-a-dict':
+        ('"Adam.load_state_dict: state of parameter 0 has missing buffers [\'exp_avg\', '
+         '\'exp_avg_sq\', \'step\'], unexpected buffers []"'),
+    'optimizer-state-step-a-string':
+        "Adam.load_state_dict: step of parameter 0 must be a positive int, got '3'",
     'optimizer-state-buffer-of-strings':
         'Adam.load_state_dict: exp_avg of parameter 0 holds dtype <U1, not numbers',
     'trainer-grad-clip-norm-zero': 'grad_clip_norm must be positive, got 0',

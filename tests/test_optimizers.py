@@ -125,6 +125,21 @@ def test_bad_state_dict_error_names_what_is_wrong(corrupt, error, match):
         opt.load_state_dict(state)
 
 
+@pytest.mark.bundled_only  # torch's load_state_dict takes tensors only
+def test_buffers_given_as_nested_lists_load_as_arrays():
+    """A state dict whose buffers became lists (written as JSON, say) restores the same
+    optimizer: the buffers come back as arrays of the parameter's dtype."""
+    opt = _stepped_adam()
+    state = opt.state_dict()
+    as_lists = {**state, "state": {i: {k: v.tolist() if isinstance(v, np.ndarray) else v
+                                       for k, v in entry.items()}
+                                   for i, entry in state["state"].items()}}
+    tt = target.get()
+    fresh = _optimizers().Adam([tt.tensor(np.zeros(3), requires_grad=True)], amsgrad=True)
+    fresh.load_state_dict(as_lists)
+    expect_close(fresh.state_dict(), state, what="buffers loaded from lists differ")
+
+
 def test_gradient_of_the_wrong_shape_is_a_clear_error():
     tt = target.get()
     p = tt.tensor(np.zeros(3), requires_grad=True)
