@@ -20,10 +20,15 @@ def ones(tt, shape, requires_grad=False):
     return tt.tensor(np.ones(shape), requires_grad)
 
 
-def with_grad(tt, shape):
+def with_grad(tt, shape, grad=None):
     p = ones(tt, shape, True)
-    tt.set_grad(p, np.ones(shape))
+    tt.set_grad(p, np.ones(shape) if grad is None else grad)
     return p
+
+
+def stepped(optimizer):
+    optimizer.step()
+    return optimizer
 
 
 def model(tt):
@@ -276,6 +281,8 @@ CASES = [
                  TypeError, r"state\['state'\]", id="optimizer-state-state-not-a-dict"),
     pytest.param(lambda tt: adam_state(tt, lambda s: s["state"][0].update(step=0)),
                  ValueError, r"step.*0", id="optimizer-state-step-zero"),
+    pytest.param(lambda tt: stepped(tt.SGD([with_grad(tt, (3,), np.zeros(2))], lr=0.1)),
+                 ValueError, r"parameter 0 has shape", id="optimizer-gradient-wrong-shape"),
     pytest.param(lambda tt: adam_state(tt, lambda s: s.update(hyper=["lr"])),
                  KeyError, r"hyper has missing keys", id="optimizer-state-hyper-not-a-dict"),
     pytest.param(lambda tt: adam_state(tt, lambda s: s.update(state={"0": {}})),
@@ -490,6 +497,8 @@ WORDING = {
     'optimizer-state-state-not-a-dict': "Adam.load_state_dict: state['state'] must be a dict",
     'optimizer-state-step-zero':
         'Adam.load_state_dict: step of parameter 0 must be a positive int, got 0',
+    'optimizer-gradient-wrong-shape':
+        'SGD.step(): parameter 0 has shape (3,) but its gradient has shape (2,)',
     'optimizer-state-hyper-not-a-dict':
         ('"Adam.load_state_dict: hyper has missing keys [\'amsgrad\', \'betas\', \'eps\', '
          '\'lr\', \'weight_decay\'], unexpected keys []"'),

@@ -149,6 +149,19 @@ def test_gradient_of_the_wrong_shape_is_a_clear_error():
         opt.step()
 
 
+def test_a_gradient_held_as_an_array_steps_as_a_tensor_gradient():
+    """``p.grad`` as a plain ndarray (how some TinyTorch versions keep it) steps the same."""
+    tt = target.get()
+    steps = []
+    for as_array in (False, True):
+        p = tt.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+        opt = _optimizers().SGD([p], lr=0.5)
+        p.grad = np.array([0.5, 1.0, -1.0]) if as_array else tt.tensor(np.array([0.5, 1.0, -1.0]))
+        opt.step()
+        steps.append(tt.array(p))
+    expect_close(steps[1], steps[0], what="a step from an ndarray .grad differs")
+
+
 # ----------------------------------------------------------------------------- training
 
 

@@ -70,7 +70,9 @@ class Optimizer:
     restores its state. Subclasses define ``_update`` (one parameter's step), their
     hyper-parameters and the names of their per-parameter buffers."""
 
-    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
+    lr: float  # set, validated, by each subclass with its other hyper-parameters
+
+    def __init__(self, params: Iterable[Tensor]) -> None:
         name = type(self).__name__
         self.params: list[Tensor] = list(params)
         if not self.params:
@@ -83,7 +85,6 @@ class Optimizer:
                 )
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(f"{name}: some parameters appear more than once in the list")
-        self.lr: float = lr  # validated with the other hyper-parameters by the subclass
         # param index -> {buffer name: ndarray, "step": int}; an index appears after the first
         # step in which that parameter had a gradient (and, for SGD, only with momentum).
         self.state: dict[int, dict[str, Any]] = {}
@@ -256,7 +257,7 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float = 0.01, momentum: float = 0.0,
                  dampening: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr)
+        super().__init__(params)
         hyper = self._validate_hyper({"lr": lr, "momentum": momentum, "dampening": dampening,
                                       "nesterov": nesterov, "weight_decay": weight_decay})
         self._set_hyper(hyper)
@@ -323,7 +324,7 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False) -> None:
-        super().__init__(params, lr)
+        super().__init__(params)
         hyper = self._validate_hyper({"lr": lr, "betas": betas, "eps": eps,
                                       "weight_decay": weight_decay, "amsgrad": amsgrad})
         self._set_hyper(hyper)
