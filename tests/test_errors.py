@@ -31,6 +31,13 @@ def stepped(optimizer):
     return optimizer
 
 
+def custom_backward(tt, returns):
+    """backward() through a two-input custom Function whose backward returns ``returns(g)``."""
+    f = tt.custom_function(lambda a, b: a * 2 + b, returns)
+    a, b = ones(tt, (2,), True), ones(tt, (2,), True)
+    tt.backward(f(a, b), np.ones(2))
+
+
 def model(tt):
     return tt.Sequential(tt.Linear(2, 3), tt.Linear(3, 1))
 
@@ -283,6 +290,12 @@ CASES = [
                  ValueError, r"step.*0", id="optimizer-state-step-zero"),
     pytest.param(lambda tt: stepped(tt.SGD([with_grad(tt, (3,), np.zeros(2))], lr=0.1)),
                  ValueError, r"parameter 0 has shape", id="optimizer-gradient-wrong-shape"),
+    pytest.param(lambda tt: custom_backward(tt, lambda g: g), RuntimeError, r"tuple",
+                 id="custom-backward-not-a-tuple"),
+    pytest.param(lambda tt: custom_backward(tt, lambda g: (g,)), RuntimeError, r"1 gradient",
+                 id="custom-backward-too-few"),
+    pytest.param(lambda tt: custom_backward(tt, lambda g: (g, None)), RuntimeError, r"None",
+                 id="custom-backward-none-for-a-required-input"),
     pytest.param(lambda tt: adam_state(tt, lambda s: s.update(hyper=["lr"])),
                  KeyError, r"hyper has missing keys", id="optimizer-state-hyper-not-a-dict"),
     pytest.param(lambda tt: adam_state(tt, lambda s: s.update(state={"0": {}})),
@@ -497,6 +510,15 @@ WORDING = {
     'optimizer-state-state-not-a-dict': "Adam.load_state_dict: state['state'] must be a dict",
     'optimizer-state-step-zero':
         'Adam.load_state_dict: step of parameter 0 must be a positive int, got 0',
+    'custom-backward-not-a-tuple':
+        ('Custom.backward must return a tuple of gradients, one per input; it returned a '
+         'ndarray'),
+    'custom-backward-too-few':
+        ('Custom.backward returned 1 gradient(s) for 2 inputs: return one per input (None '
+         'for an input that takes no gradient)'),
+    'custom-backward-none-for-a-required-input':
+        ('Custom.backward returned None for input 1, which requires grad: return its gradient '
+         '(zeros if it has no influence)'),
     'optimizer-gradient-wrong-shape':
         'SGD.step(): parameter 0 has shape (3,) but its gradient has shape (2,)',
     'optimizer-state-hyper-not-a-dict':
