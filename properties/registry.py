@@ -281,6 +281,11 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("cross_entropy_int32_targets",
            _loss("CrossEntropyLoss", targets_as=lambda t: t.astype(np.int32)),
            onn.cross_entropy, gen.classification(), family="loss", skips=CALL_FORM),
+    OpInfo("mse_loss_list_targets", _loss("MSELoss", targets_as=lambda t: t.tolist()),
+           onn.mse_loss, gen.elementwise_loss((-3, 3), (-3, 3)), differentiable=(0,),
+           family="loss", skips=CALL_FORM,
+           convention="targets as a list of floats take the predictions' dtype (torch: the "
+                      "default dtype, float32, so a float32 loss)"),
     OpInfo("mse_loss_int_array_targets",
            _loss("MSELoss", targets_as=lambda t: t.astype(np.int64)), onn.mse_loss,
            gen.integer_targets(), differentiable=(0,), family="loss", skips=CALL_FORM),
