@@ -69,9 +69,10 @@ class Function:
     :meth:`apply` are the operation's non-differentiable parameters (an axis, an exponent, ...).
     """
 
+    inputs: tuple[Any, ...]  # set by apply() when the node joins a graph, read by backward
+
     def __init__(self, **params: Any) -> None:
         self.params = params
-        self.inputs: tuple[Any, ...] = ()
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         raise NotImplementedError
