@@ -161,9 +161,9 @@ def run_backward(root: Any, grad: np.ndarray) -> None:
     """
     pending: dict[int, np.ndarray] = {id(root): grad}
     for tensor in reversed(topological_order(root)):
-        g = pending.pop(id(tensor), None)
-        if g is None:
-            continue
+        # Every tensor in the order has its gradient by now: its consumers all came first, and
+        # a consumer's backward gives each input that requires grad a gradient (_checked).
+        g = pending.pop(id(tensor))
         node = tensor._ctx
         if node is None:
             accumulate_leaf_grad(tensor, g)
