@@ -3,7 +3,8 @@
 ``len(t)`` is the size of the first axis, and a 0-d tensor has no length (torch raises
 TypeError). ``t.detach()`` has the same values, requires no grad, and cuts the graph: in
 ``t.detach() * w`` the gradient reaches ``w`` only, and ``t`` keeps no ``.grad`` (torch leaves
-it None; an all-zero gradient is accepted as the same statement).
+it None; an all-zero gradient is accepted as the same statement). ``Tensor(t)`` builds a new
+tensor from a tensor, as ``torch.tensor(t)`` does: t's values and dtype, no grad required.
 """
 
 from __future__ import annotations
@@ -68,3 +69,20 @@ def check_detach(x: np.ndarray, w: np.ndarray) -> None:
     assert_close(grad_w, want, tolerance_for(x.dtype), op_name=TENSOR, check="detach",
                  what="gradient of w in x.detach() * w differs from torch", sample=sample,
                  upstream=upstream)
+
+
+@replayable
+def check_tensor_from_tensor(x: np.ndarray) -> None:
+    tt = target.get()
+    sample = Sample((x,), {})
+    source = tt.tensor(x, requires_grad=True)
+    try:
+        built = tt.Tensor(source)
+    except Exception as e:  # noqa: BLE001 - torch builds it: any error is the finding
+        fail(TENSOR, "Tensor(tensor)", f"Tensor(t) raised {type(e).__name__}: {e!s:.200} "
+             "(torch.tensor(t) copies t)", sample)
+    if built.requires_grad:
+        fail(TENSOR, "Tensor(tensor)", "Tensor(t) of a t that requires grad requires grad; "
+             "torch.tensor(t) does not", sample)
+    assert_close(tt.array(built), tt.array(source), EXACT, op_name=TENSOR, check="Tensor(tensor)",
+                 what="Tensor(t) holds other values than t", sample=sample, check_dtype=True)

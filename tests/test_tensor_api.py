@@ -1,5 +1,5 @@
 """The Tensor's Python protocol beyond its ops (``properties/tensor_api.py``): ``len()`` and
-``detach()`` against torch; the bundled ``repr`` word for word."""
+``detach()`` and ``Tensor(tensor)`` against torch; the bundled ``repr`` word for word."""
 
 import numpy as np
 import pytest
@@ -23,6 +23,13 @@ def test_detach_cuts_the_graph_as_torch(data):
     shape = data.draw(S.shapes(max_dims=2), label="shape")
     x = data.draw(S.values(dtype, shape), label="x")
     tensor_api.check_detach(x, data.draw(S.values(dtype, shape), label="w"))
+
+
+@given(data=st.data())
+def test_a_tensor_built_from_a_tensor_copies_it_as_torch(data):
+    dtype = checks.compute_dtype()
+    shape = data.draw(S.shapes(max_dims=2), label="shape")
+    tensor_api.check_tensor_from_tensor(data.draw(S.values(dtype, shape), label="x"))
 
 
 @pytest.mark.bundled_only

@@ -170,7 +170,7 @@ def run_backward(root: Any, grad: np.ndarray) -> None:
             continue
         input_grads = _checked(node, node.backward(g))
         for parent, parent_grad in zip(node.inputs, input_grads):
-            if parent_grad is None or not parent.requires_grad:
+            if not parent.requires_grad:  # one that does has a gradient (_checked)
                 continue
             key = id(parent)
             pending[key] = pending[key] + parent_grad if key in pending else parent_grad
