@@ -32,6 +32,16 @@ def test_a_tensor_built_from_a_tensor_copies_it_as_torch(data):
     tensor_api.check_tensor_from_tensor(data.draw(S.values(dtype, shape), label="x"))
 
 
+@pytest.mark.bundled_only  # upstream's convention (torch.tensor keeps int64)
+@pytest.mark.parametrize("data", [[1, 2, 3], np.arange(3), np.array([True, False])],
+                         ids=["list", "int64", "bool"])
+def test_bundled_tensor_of_integers_or_booleans_is_float32(data):
+    """Tensors are floating point, as upstream TinyTorch's: integers become float32."""
+    t = target.get().Tensor(data)
+    assert t.dtype == np.float32
+    assert t.data.tolist() == np.asarray(data, dtype=np.float32).tolist()
+
+
 @pytest.mark.bundled_only
 @pytest.mark.parametrize(("make", "shown"), [
     (lambda tt: tt.Tensor(np.array([1.0, 2.5], np.float32)), "Tensor([1.  2.5], dtype=float32)"),
