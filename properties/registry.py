@@ -53,10 +53,10 @@ class OpInfo:
         return self.name
 
 
-def _with_float64(tt: Any) -> bool:
-    """Skip unless the target has float64 tensors (an entry mixing float32 with float64)."""
+def _add_array(tt: Any, a: Any, b: Any) -> Any:
+    """``a + ndarray``; the operands mix float32 with float64, so a float32-only target skips."""
     tt.require_dtype(np.float64)
-    return True
+    return a + tt.array(b)
 
 
 def _transpose(tt: Any, x: Any, dims: tuple[int, int] | None) -> Any:
@@ -295,8 +295,8 @@ OPS: tuple[OpInfo, ...] = (
            oops.getitem, gen.getitem(repeats=True), skips=CALL_FORM,
            convention="an index Tensor holds floats (upstream's Tensors are float32): its "
                       "integral values index as integers"),
-    OpInfo("add_array_other_dtype", lambda tt, a, b: _with_float64(tt) and a + tt.array(b),
-           oops.add, gen.other_dtype_operand(), differentiable=(0,), skips=CALL_FORM,
+    OpInfo("add_array_other_dtype", _add_array, oops.add, gen.other_dtype_operand(),
+           differentiable=(0,), skips=CALL_FORM,
            convention="x + ndarray: the array keeps its dtype, so float32 + float64 is float64"),
     OpInfo("where_number", lambda tt, a, condition, number, number_first: (
                tt.where(condition, number, a) if number_first else tt.where(condition, a, number)),
