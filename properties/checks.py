@@ -67,8 +67,11 @@ def call_error(op_name: str, dtype: np.dtype) -> str | None:
     op = op_named(op_name)
     if np.dtype(dtype) not in target.get().dtypes:
         return None
+    # the first example Hypothesis generates is a small one; shrinking it further tripled
+    # the cost (30 ms per op and dtype in every worker) and finds no more failing calls
     sample = find(op.sample(dtype), lambda _: True,
-                  settings=settings(database=None, phases=[Phase.generate, Phase.shrink]))
+                  settings=settings(database=None, max_examples=1, derandomize=True,
+                                    phases=[Phase.generate]))
     try:
         out, _ = run(op, sample)
         target.get().backward(out, np.ones(np.shape(target.get().array(out))))

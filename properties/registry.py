@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,11 @@ class OpInfo:
     convention: str = ""
     # Generic properties that do not apply to this entry, with the reason (OpInfo's skips).
     skips: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # one strategy object per dtype, built once: a fresh one per example is validated
+        # again by Hypothesis on its first draw
+        object.__setattr__(self, "sample", cache(self.sample))
 
     def applies(self, prop: str) -> bool:
         return prop not in self.skips
