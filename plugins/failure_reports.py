@@ -52,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     records.take_last()  # a failure noted by an earlier test is not this one's
+    records.begin_test(item.path.stem.removeprefix("test_"))
 
 
 def _replay_command(item: pytest.Item) -> str:

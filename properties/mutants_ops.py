@@ -226,6 +226,10 @@ mutant("sigmoid_naive_overflow", "op:sigmoid",
        "Sigmoid computes 1/(1+exp(-x)) directly: exp overflows",
        activations__stable_sigmoid=lambda orig: lambda x: 1 / (1 + np.exp(-x)))
 
+mutant("tanh_module_off_the_graph", "op:tanh",
+       "the Tanh module computes on a detached input: the chain of a network breaks there",
+       activations__Tanh__forward=lambda orig: lambda self, x: orig(self, x.detach()))
+
 mutant("tanh_backward_not_squared", "op:tanh",
        "tanh backward uses 1 - tanh(x) instead of 1 - tanh(x)^2",
        activations__TanhFunction__backward=lambda orig: lambda self, grad: (

@@ -91,6 +91,19 @@ def _series(values: Any) -> list[float | None]:
             for v in np.asarray(values, dtype=np.float64).ravel()[:1000]]
 
 
+# What a plain unit test's checks are about, when they name no component: the running test
+# file's subject (``layers`` for tests/test_layers.py), set by the plugin before each test.
+_subject = ["test"]
+
+
+def begin_test(subject: str) -> None:
+    _subject[0] = subject
+
+
+def current_subject() -> str:
+    return _subject[0]
+
+
 def take_last() -> Failure | None:
     """The last failure noted since the previous call (and forget it)."""
     found = _last[0] if _last else None

@@ -266,12 +266,13 @@ def fail(op_name: str, check: str, what: str, sample: Any, detail: str = "",
 
 
 def expect_close(actual: Any, expected: Any, tol: Tolerance = EXACT, *,
-                 what: str = "values differ", component: str = "test",
+                 what: str = "values differ", component: str | None = None,
                  check: str = "value", check_dtype: bool = False) -> None:
     """:func:`assert_close` for plain unit tests (no generated sample, so no repro script):
-    arrays, numbers or nested dicts/lists of them; exact unless a tolerance is given."""
-    assert_close(actual, expected, tol, op_name=component, check=check, what=what, sample=None,
-                 check_dtype=check_dtype)
+    arrays, numbers or nested dicts/lists of them; exact unless a tolerance is given. The
+    component defaults to the running test file's subject (``layers``)."""
+    assert_close(actual, expected, tol, op_name=component or records.current_subject(),
+                 check=check, what=what, sample=None, check_dtype=check_dtype)
 
 
 @dataclass(frozen=True)
