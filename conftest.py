@@ -16,9 +16,10 @@ Profiles (pick with ``--hypothesis-profile NAME`` or ``TINYTORCH_PROFILE=NAME``)
 
 The implementation under test is ``--target=MODULE_OR_DIR`` (alias ``--tinytorch-target``) or
 ``TINYTORCH_TARGET`` (default: the bundled ``tinytorch``), see ``properties.locate``; a mutant
-from ``properties.mutants`` is applied when ``TINYTORCH_MUTANT`` names
-one (the mutation runner sets it). Shapes are never drawn at collection time: parametrization
-is over fixed registry entries, so every xdist worker collects identical tests.
+from ``properties.mutants`` is applied when ``TINYTORCH_MUTANT`` names one (the mutation runner
+sets it; several, comma-separated, are planted together). Shapes are never drawn at collection
+time: parametrization is over fixed registry entries, so every xdist worker collects identical
+tests.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ pytest_plugins = ["plugins.examples_log", "plugins.failure_reports", "plugins.mu
 
 TARGET_KEY = pytest.StashKey()
 
-CI_EXAMPLES = 60
+CI_EXAMPLES = 30
 HUNT_DB = Path(os.environ.get("TINYTORCH_HUNT_DB")
                or Path(__file__).resolve().parent / "hunts" / "examples")
 # Profiles whose runs are reproducible: each test's seed is pinned to its name (see
@@ -72,8 +73,11 @@ settings.register_profile(
 )
 # Contract runs of the suite against fake targets (tests/test_targets.py): few examples,
 # the same ones every time, so "every planted bug is found" is a fact, not a probability.
+# They ask which tests fail, not for minimal examples: no shrinking (it was most of their time).
+CONTRACT_EXAMPLES = 5
 settings.register_profile(
-    "contract", max_examples=10, deadline=None, derandomize=False, database=None,
+    "contract", max_examples=CONTRACT_EXAMPLES, deadline=None, derandomize=False,
+    database=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow],
 )
 # Mutation runs: derandomized, no database, no shrinking (a kill needs one failure, not a
@@ -128,11 +132,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[TARGET_KEY] = tt
     config.addinivalue_line("markers", "bundled_only: tests of the harness and the bundled "
                             "tinytorch itself (mutants, its error wording)")
-    mutant = os.environ.get("TINYTORCH_MUTANT")
-    if mutant:
-        from properties import mutants
+    from properties import mutants
 
-        mutants.activate(mutant)
+    for name in mutants.active():
+        mutants.activate(name)
     config.pluginmanager.register(Outcomes(config), "tinytorch-outcomes")
 
 
@@ -156,6 +159,10 @@ def _pin_seeds(config: pytest.Config, items: list[pytest.Item]) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _pin_seeds(config, items)
+    # The long tests (``slow``: whole-suite runs in a subprocess) start first: under -n auto a
+    # worker that drew one last would run it alone while the other idles. A stable sort, the
+    # same in every worker, as xdist requires.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -82,8 +82,10 @@ def activate(name: str) -> None:
     _ACTIVE.append(context)
 
 
-def active() -> str | None:
-    return os.environ.get(MUTANT_ENV) or None
+def active() -> tuple[str, ...]:
+    """The mutants this process runs under: ``TINYTORCH_MUTANT`` names one, or several
+    separated by commas (bugs planted together, each found by its own tests)."""
+    return tuple(n.strip() for n in os.environ.get(MUTANT_ENV, "").split(",") if n.strip())
 
 
 def module(name: str) -> Any:

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from hypothesis import settings
 from hypothesis.database import ReadOnlyDatabase
+from replaying import replay_scripts
 
-from properties import checks, mutants, records, report
+from properties import checks, laws, mutants, records, report
 from properties.registry import OPS, op_named
 from properties.strategies import Sample
 from properties.tolerances import Tolerance
@@ -88,18 +89,24 @@ def test_failure_report_and_repro_script_pinpoint_a_real_bug(tmp_path, monkeypat
     script = report.write_repro(noted.script_key, noted.script)
     assert f"python {script}" in message
 
-    def replay(mutant):
-        env = dict(os.environ, TINYTORCH_MUTANT=mutant, PYTHONPATH=str(ROOT))
-        code = f"from properties import mutants; mutants.activate({mutant!r}); " \
-               f"exec(open({str(script)!r}).read())" if mutant else \
-               f"exec(open({str(script)!r}).read())"
-        return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
-                              capture_output=True, text=True)
-
-    broken, fixed = replay("relu_backward_unmasked"), replay("")
-    assert "MISMATCH" in broken.stdout and broken.returncode == 1, broken.stderr
-    assert "all match" in fixed.stdout and fixed.returncode == 0, fixed.stderr
+    broken, fixed = replay_scripts([(script, ["relu_backward_unmasked"]), (script, [])])
+    assert "MISMATCH" in broken.stdout and broken.returncode == 1, broken.stdout
+    assert "all match" in fixed.stdout and fixed.returncode == 0, fixed.stdout
     assert fixed.stdout.startswith("replaying against tinytorch at ")
+
+
+def test_a_broken_chain_is_named_at_the_first_parameter_it_fails_to_reach():
+    """Walking back from the loss, the gradient-flow law names the first parameter that torch's
+    twin gives a gradient and the target none (here: the Linear before a detached Tanh)."""
+    weights = [(np.linspace(-1, 1, 6).reshape(2, 3), np.linspace(-0.5, 0.5, 3)),
+               (np.linspace(1, -1, 6).reshape(3, 2), np.array([0.1, -0.2]))]
+    x, y = np.array([[0.3, -0.7]]), np.array([[0.5, -0.5]])
+    with mutants.applied("tanh_module_off_the_graph"), pytest.raises(AssertionError) as failure:
+        laws.check_mlp_gradients_match_torch([2, 3, 2], "tanh", x, y, weights)
+    assert str(failure.value).startswith(
+        "[mlp] gradient flow: layers.0.bias received no gradient (torch's is non-zero): "
+        "the chain is broken here")
+    laws.check_mlp_gradients_match_torch([2, 3, 2], "tanh", x, y, weights)  # and unmutated
 
 
 # ----------------------------------------------------------------------------- mutants
@@ -113,7 +120,7 @@ def test_catalog_has_documented_mutants():
 
 @pytest.mark.parametrize("name", list(mutants.CATALOG))
 def test_mutant_applies_and_restores_the_original(name):
-    if mutants.active() == name:
+    if name in mutants.active():
         pytest.skip("this mutant is the one under test in this run")
     before = {}
     for path in mutants.CATALOG[name].patches:
@@ -221,46 +228,13 @@ def test_imports_point_one_way(layer):
     assert not offenders, f"imports across the layers: {offenders}"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("mutant", "tests"), [
-    ("trainer_accumulation_not_divided",
-     ["tests/test_trainer.py::test_accumulated_micro_batches_equal_one_large_batch"]),
-    ("adam_without_bias_correction", ["tests/test_optimizers.py", "-k", "every_step and Adam"]),
-    ("adam_without_bias_correction", ["tests/test_training_stateful.py"]),
-], ids=["trainer", "optimizer", "stateful"])
-def test_every_family_writes_a_repro_that_replays_against_the_target(tmp_path, mutant, tests):
-    """A failing Trainer, optimizer or stateful property leaves a script that exits 1 while the
-    bug is there and 0 without it (what ``git bisect run`` needs)."""
-    env = dict(os.environ, TINYTORCH_MUTANT=mutant, TINYTORCH_REPRO_DIR=str(tmp_path),
-               TINYTORCH_PROFILE="mutants")
-    env.pop("CI", None)
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          "-p", "no:xdist", "-x", f"--report-dir={tmp_path / 'report'}", *tests],
-                         cwd=ROOT, env=env,
-                         capture_output=True, text=True)
-    assert run.returncode == 1, run.stdout[-3000:]
-    script = max(tmp_path.glob("*.py"), key=lambda p: p.stat().st_mtime)
-
-    def replay(with_mutant):
-        activate = f"from properties import mutants; mutants.activate({mutant!r}); "
-        code = (activate if with_mutant else "") + f"exec(open({str(script)!r}).read())"
-        clean = {k: v for k, v in os.environ.items() if k != "TINYTORCH_MUTANT"}
-        return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=clean,
-                              capture_output=True, text=True)
-
-    broken, fixed = replay(True), replay(False)
-    assert broken.stdout.startswith("replaying against tinytorch at "), broken.stdout
-    assert broken.returncode == 1, broken.stdout + broken.stderr
-    assert fixed.returncode == 0, script.read_text() + fixed.stdout + fixed.stderr
-
-
 @pytest.mark.parametrize("name", list(mutants.CATALOG))
 def test_the_adapter_resolves_names_to_what_a_mutant_patched(name):
     """A declared name re-exported by another module (``core.training.clip_grad_norm``) must
     resolve to its defining module's current binding, or a patch there goes untested."""
     from properties import api, target
 
-    if mutants.active() == name:
+    if name in mutants.active():
         pytest.skip("this mutant is the one under test in this run")
     defined_here = set()
     for path in mutants.CATALOG[name].patches:  # patches of a name where it is defined
@@ -278,27 +252,58 @@ def test_the_adapter_resolves_names_to_what_a_mutant_patched(name):
 # ----------------------------------------------------------------------------- reports
 
 
-@pytest.mark.bundled_only
-def test_a_failing_property_writes_its_json_report_and_the_run_a_summary(tmp_path):
-    """Under a mutant, the failing schedule property leaves one JSON record with the documented
-    fields (the curve included) and a summary.md grouped by root cause."""
-    env = dict(os.environ, TINYTORCH_MUTANT="cosine_off_by_one_epoch",
+# Bugs planted together, one per property family, and the test each must make fail.
+PLANTED = {
+    "trainer": ("trainer_accumulation_not_divided",
+                "tests/test_trainer.py::test_accumulated_micro_batches_equal_one_large_batch"),
+    "optimizer": ("adam_without_bias_correction",
+                  "tests/test_optimizers.py::test_every_step_matches_torch[Adam]"),
+    "stateful": ("adam_without_bias_correction",
+                 "tests/test_training_stateful.py::TestLockstepAdam::runTest"),
+    "schedule": ("cosine_off_by_one_epoch",
+                 "tests/test_schedules.py::test_cosine_matches_torch_and_its_laws"),
+}
+
+
+@pytest.mark.slow
+def test_a_failing_run_leaves_json_records_a_summary_and_repro_scripts_that_replay(tmp_path):
+    """Under planted bugs, each failing property (Trainer, optimizer, stateful machine,
+    schedule) leaves one JSON record with the documented fields, the run a summary.md grouped
+    by root cause, and each record a script that exits 1 while the bug is there and 0 without
+    it (what ``git bisect run`` needs). One pytest run and one replay process: each new
+    process costs seconds of imports."""
+    planted = sorted({mutant for mutant, _ in PLANTED.values()})
+    env = dict(os.environ, TINYTORCH_MUTANT=",".join(planted),
                TINYTORCH_REPRO_DIR=str(tmp_path / "repro"), TINYTORCH_PROFILE="mutants")
+    env.pop("CI", None)
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          "-p", "no:xdist", "tests/test_schedules.py", "-k", "cosine_matches",
-                          f"--report-dir={tmp_path / 'report'}"], cwd=ROOT, env=env,
-                         capture_output=True, text=True)
-    assert run.returncode == 1, run.stdout[-2000:]
-    (record_path,) = (tmp_path / "report" / "failures").glob("*.json")
-    record = json.loads(record_path.read_text())
-    assert record["schema"] == "tinytorch-harness/failure/1"
-    assert record["component"] == "CosineSchedule" and record["property"] == "torch"
-    assert record["test"].endswith("test_cosine_matches_torch_and_its_laws")
-    assert record["worst"]["ratio"] > 1 and record["worst"]["absolute"]["index"] is not None
-    assert record["replay_command"].startswith("pytest ") and record["reproduce_blob"]
-    assert Path(record["repro_script"]).exists()
-    assert record["curve"]["label"] == "learning rate by epoch"
-    assert len(record["curve"]["target"]) == len(record["curve"]["reference"]) >= 2
+                          "-p", "no:xdist", f"--report-dir={tmp_path / 'report'}",
+                          *(test for _, test in PLANTED.values())],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 1, run.stdout[-3000:]
+    records_by_test = {}
+    for path in (tmp_path / "report" / "failures").glob("*.json"):
+        record = json.loads(path.read_text())
+        records_by_test[record["test"]] = record
+    assert set(records_by_test) == {test for _, test in PLANTED.values()}, run.stdout[-3000:]
+    for record in records_by_test.values():
+        assert record["schema"] == "tinytorch-harness/failure/1"
+        assert record["replay_command"].startswith("pytest ") and record["reproduce_blob"]
+        assert Path(record["repro_script"]).exists()
+
+    cosine = records_by_test[PLANTED["schedule"][1]]
+    assert cosine["component"] == "CosineSchedule" and cosine["property"] == "torch"
+    assert cosine["worst"]["ratio"] > 1 and cosine["worst"]["absolute"]["index"] is not None
+    assert cosine["curve"]["label"] == "learning rate by epoch"
+    assert len(cosine["curve"]["target"]) == len(cosine["curve"]["reference"]) >= 2
     summary = (tmp_path / "report" / "summary.md").read_text()
     assert "### CosineSchedule" in summary and "| torch |" in summary
-    assert "harness report" in run.stdout and "1 failing tests in 1 root causes" in run.stdout
+    assert "harness report" in run.stdout and f"{len(PLANTED)} failing tests in " in run.stdout
+
+    scripts = [Path(records_by_test[test]["repro_script"]) for _, test in PLANTED.values()]
+    replays = replay_scripts([(script, planted) for script in scripts]
+                             + [(script, []) for script in scripts])
+    for family, script, broken, fixed in zip(PLANTED, scripts, replays, replays[len(scripts):]):
+        assert broken.stdout.startswith("replaying against tinytorch at "), broken.stdout
+        assert broken.returncode == 1, f"{family}: {broken.stdout}"
+        assert fixed.returncode == 0, f"{family}: {script.read_text()}{fixed.stdout}"

@@ -1,9 +1,12 @@
 """TinyTorch and torch in lockstep under any sequence of training calls (stateful tests, one
 machine per optimizer so that each gets its share of examples)."""
 
+import pytest
 from hypothesis import settings
 
 from properties.stateful import HYPER, machine_for
+
+pytestmark = pytest.mark.slow  # seconds each: started first (see conftest)
 
 for _kind in sorted(HYPER):
     _machine = machine_for(_kind)
