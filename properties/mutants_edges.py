@@ -85,7 +85,7 @@ def _first_tie_only(orig: Any) -> Any:
     return forward
 
 
-mutant("max_grad_to_first_tie", "op:max or min",
+mutant("max_grad_to_first_tie", "op:(max or min) and not softmax and not maximum",
        "max/min backward sends the whole gradient to the first tied extreme (argmax), not "
        "evenly to every tie as torch.amax/amin and max() do",
        functions__Extremum__forward=_first_tie_only)
@@ -195,7 +195,7 @@ def _log_epsilon(orig: Any) -> Any:
     return forward
 
 
-mutant("log_adds_epsilon", "op:log", "log(x + 1e-10): wrong near the domain edge",
+mutant("log_adds_epsilon", "op:log and not softmax", "log(x + 1e-10): wrong near the domain edge",
        functions__Log__forward=_log_epsilon)
 
 # ----------------------------------------------------------------------------- extremes

@@ -68,7 +68,7 @@ def _max_to_all(orig: Any) -> Any:
     return backward
 
 
-mutant("max_backward_to_every_element", "op:max",
+mutant("max_backward_to_every_element", "op:(max or min) and not softmax and not maximum",
        "max/min backward sends the gradient to every element, not only the extreme",
        functions__Extremum__backward=_max_to_all)
 
