@@ -118,6 +118,18 @@ def test_catalog_has_documented_mutants():
         assert m.bug and m.patches, m.name
 
 
+def test_every_mutant_component_resolves_to_tests():
+    """A component names test files, or registry entries matched by name (never by the rest
+    of a test id: ``sum`` must not pull in every entry's ``..._sum_and_zero_grad`` law)."""
+    from properties import mutate
+
+    for m in mutants.CATALOG.values():
+        assert mutate.component_tests(m.component), m.name  # raises on an unknown component
+    assert mutate.op_selection("sum") == "[sum] or -sum] or [sum_empty] or -sum_empty]"
+    with pytest.raises(ValueError, match="matches no registry entry"):
+        mutate.op_selection("no_such_op")
+
+
 @pytest.mark.parametrize("name", list(mutants.CATALOG))
 def test_mutant_applies_and_restores_the_original(name):
     if name in mutants.active():
