@@ -58,6 +58,14 @@ class OpInfo:
     def __str__(self) -> str:
         return self.name
 
+    def __repr__(self) -> str:
+        return f"op_named({self.name!r})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # what a falsifying example prints for the ``op`` argument: the entry by name, not its
+        # dozen fields (Hypothesis's printer would spell out a dataclass field by field)
+        printer.text(repr(self))
+
 
 def _add_array(tt: Any, a: Any, b: Any) -> Any:
     """``a + ndarray``; the operands mix float32 with float64, so a float32-only target skips."""
