@@ -118,11 +118,13 @@ DECLARED: tuple[Declared, ...] = (
     _d("TensorDataset", "data.loader core.dataloader", "(*tensors)"),
     _d("DataLoader", "data.loader core.dataloader", "(dataset, batch_size, shuffle=False)",
        shuffle=False, drop_last=False),
-    # 09-13: declared for the conformance report (their properties come with issue 8)
+    # 09 spatial (NCHW; Conv2d's weight is (out, in, kh, kw)); 10-13 declared for the
+    # conformance report (their properties come with issue 8)
     _d("Conv2d", "core.spatial",
-       "(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True)"),
+       "(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True)", dilation=1),
     _d("MaxPool2d", "core.spatial", "(kernel_size, stride=None, padding=0)"),
     _d("AvgPool2d", "core.spatial", "(kernel_size, stride=None, padding=0)"),
+    _d("Flatten", "core.spatial core.layers", upstream=False, start_dim=1, end_dim=-1),
     _d("BatchNorm2d", "core.spatial", "(num_features, eps=1e-05, momentum=0.1)"),
     _d("Tokenizer", "text.tokenization core.tokenization", "()"),
     _d("CharTokenizer", "text.tokenization core.tokenization", "(vocab=None)"),

@@ -1,9 +1,10 @@
 """The mutant catalog: every named, documented bug the suite must catch.
 
 A test that cannot fail is a defect. Importing this module registers every catalog
-(``mutants_ops``, ``mutants_edges``, ``mutants_clipping``, ``mutants_data``, ``mutants_optimizers``,
-``mutants_schedules``, ``mutants_training``) in :data:`CATALOG`; the machinery lives in
-:mod:`properties.mutation`. The runner is ``python -m properties.mutate``.
+(``mutants_ops``, ``mutants_edges``, ``mutants_clipping``, ``mutants_data``,
+``mutants_optimizers``, ``mutants_schedules``, ``mutants_spatial``, ``mutants_training``) in
+:data:`CATALOG`; the machinery lives in :mod:`properties.mutation`. The runner is
+``python -m properties.mutate``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from properties import (  # noqa: F401  (each registers its mutants on import)
     mutants_ops,
     mutants_optimizers,
     mutants_schedules,
+    mutants_spatial,
     mutants_training,
 )
 from properties.mutation import (  # noqa: F401  (the public names)

@@ -17,6 +17,7 @@ import numpy as np
 
 from oracles import nn as onn
 from oracles import ops as oops
+from oracles import spatial as ospatial
 from properties import edges
 from properties import samples as gen
 from properties.strategies import DTYPES
@@ -71,6 +72,25 @@ def _add_array(tt: Any, a: Any, b: Any) -> Any:
     """``a + ndarray``; the operands mix float32 with float64, so a float32-only target skips."""
     tt.require_dtype(np.float64)
     return a + tt.array(b)
+
+
+def _conv2d(tt: Any, x: Any, w: Any, b: Any = None, **geometry: Any) -> Any:
+    """``Conv2d(in, out, kernel, stride=, padding=, dilation=, bias=)`` holding ``w`` and ``b``;
+    arguments equal to the declared defaults are left out (so upstream's signature, which has
+    no ``dilation``, is called as it is written)."""
+    out_channels, in_channels, *kernel = tt.array(w).shape
+    layer = tt.shortest("Conv2d", in_channels, out_channels, tuple(kernel), bias=b is not None,
+                        **geometry)
+    return tt.with_params(layer, weight=w, bias=b)(x)
+
+
+def _module(name: str) -> Callable[..., Any]:
+    """A parameterless layer built from the sample's keyword arguments, then called."""
+
+    def call(tt: Any, x: Any, **config: Any) -> Any:
+        return tt.shortest(name, **config)(x)
+
+    return call
 
 
 def _transpose(tt: Any, x: Any, dims: tuple[int, int] | None) -> Any:
@@ -202,6 +222,14 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("dropout_eval", lambda tt, x, p: tt.call_layer(tt.Dropout(p), x, training=False),
            onn.dropout_eval,
            gen.unary(p=gen.st.sampled_from([0.0, 0.5, 0.9])), family="layer"),
+    # --- spatial (NCHW): windows, strides, paddings, dilations
+    OpInfo("conv2d", _conv2d, ospatial.conv2d, gen.conv2d(), family="layer"),
+    OpInfo("conv2d_no_bias", _conv2d, ospatial.conv2d, gen.conv2d(bias=False), family="layer"),
+    OpInfo("max_pool2d", _module("MaxPool2d"), ospatial.max_pool2d, gen.pool2d(distinct=True),
+           family="layer"),
+    OpInfo("avg_pool2d", _module("AvgPool2d"), ospatial.avg_pool2d, gen.pool2d(),
+           family="layer"),
+    OpInfo("flatten", _module("Flatten"), ospatial.flatten, gen.flatten(), family="layer"),
     # --- losses
     OpInfo("mse_loss", _loss("MSELoss"), onn.mse_loss,
            gen.elementwise_loss((-3, 3), (-3, 3)), family="loss"),

@@ -302,3 +302,83 @@ def integer_targets(low: int = -2, high: int = 2) -> SampleFn:
     """Predictions and integer-valued targets of one shape (exact in any dtype), a reduction."""
     return lambda dtype: _pair(dtype, lambda t: S.floats(t, -3.0, 3.0),
                                lambda t: st.integers(low, high).map(float))
+
+
+# ----------------------------------------------------------------------------- spatial (NCHW)
+
+
+def _int_or_pair(d: st.DrawFn, low: int, high: int, label: str) -> Any:
+    """An int, or a pair of ints (both call forms torch takes)."""
+    pair = (d(st.integers(low, high), label=f"{label} h"), d(st.integers(low, high),
+                                                               label=f"{label} w"))
+    return pair[0] if pair[0] == pair[1] and d(st.booleans(), label=f"{label} as int") else pair
+
+
+def _sides(value: Any) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, tuple) else (value, value)  # type: ignore[return-value]
+
+
+def _image_side(d: st.DrawFn, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """An input side giving 1 to 3 outputs (and sometimes a remainder stride drops)."""
+    reach = dilation * (kernel - 1) + 1 - 2 * padding
+    outputs = d(st.integers(1, 3))
+    return max(1, reach + (outputs - 1) * stride + d(st.integers(0, stride - 1)))
+
+
+def conv2d(bias: bool = True) -> SampleFn:
+    """Input (N, C, H, W), weight (out, C, kh, kw), bias (out,); strides, paddings and
+    dilations drawn as ints or pairs, input sides chosen so the output has 1 to 3 rows."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        kernel = (d(st.integers(1, 3)), d(st.integers(1, 3)))
+        stride = _int_or_pair(d, 1, 2, "stride")
+        dilation = _int_or_pair(d, 1, 2, "dilation")
+        padding = _int_or_pair(d, 0, 2, "padding")
+        side = [_image_side(d, kernel[i], _sides(stride)[i], _sides(padding)[i],
+                            _sides(dilation)[i]) for i in range(2)]
+        n, c, out = d(st.integers(1, 2)), d(st.integers(1, 3)), d(st.integers(1, 3))
+        arrays = [d(S.values(dtype, (n, c, *side))), d(S.values(dtype, (out, c, *kernel)))]
+        if bias:
+            arrays.append(d(S.values(dtype, (out,))))
+        return Sample(tuple(arrays), {"stride": stride, "padding": padding,
+                                      "dilation": dilation})
+
+    return draw
+
+
+def pool2d(distinct: bool = False) -> SampleFn:
+    """Input (N, C, H, W), a kernel, a stride (or None: the kernel) and a padding of at most
+    half the kernel (torch's rule); ``distinct`` values for max pooling (no ties)."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        kernel = _int_or_pair(d, 1, 3, "kernel")
+        stride = d(st.none() | st.integers(1, 3), label="stride")
+        padding = _int_or_pair(d, 0, 1, "padding")
+        padding = tuple(min(p, k // 2) for p, k in zip(_sides(padding), _sides(kernel)))
+        strides = _sides(kernel if stride is None else stride)
+        side = [_image_side(d, _sides(kernel)[i], strides[i], padding[i], 1) for i in range(2)]
+        shape = (d(st.integers(1, 2)), d(st.integers(1, 2)), *side)
+        x = d(S.distinct(dtype, shape) if distinct else S.values(dtype, shape))
+        kwargs = {"kernel_size": kernel, "padding": padding}
+        if stride is not None:
+            kwargs["stride"] = stride
+        return Sample((x,), kwargs)
+
+    return draw
+
+
+@st.composite
+def _flatten(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    shape = d(S.shapes(min_dims=1))
+    ndim = len(shape)
+    start = d(st.integers(0, ndim - 1), label="start_dim")
+    end = d(st.integers(start, ndim - 1), label="end_dim")
+    negative = d(st.booleans(), label="negative dims")
+    kwargs = {"start_dim": start - ndim if negative else start, "end_dim": end - ndim}
+    return Sample((d(S.values(dtype, shape)),), kwargs)
+
+
+def flatten() -> SampleFn:
+    return _flatten

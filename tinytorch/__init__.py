@@ -32,6 +32,7 @@ from tinytorch.core.losses import (
 )
 from tinytorch.core.optimizers import SGD, Adam, AdamW, Optimizer
 from tinytorch.core.schedules import CosineSchedule, WarmupCosineSchedule
+from tinytorch.core.spatial import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from tinytorch.core.tensor import (
     Tensor,
     concatenate,
@@ -47,6 +48,7 @@ from tinytorch.core.training import CheckpointError, Trainer
 __version__ = "0.1.0"
 
 __all__ = [
+    "AvgPool2d", "Conv2d", "Flatten", "MaxPool2d",
     "SGD", "Adam", "AdamW", "CheckpointError", "CosineSchedule", "DataLoader", "Dataset",
     "Optimizer", "TensorDataset", "Trainer", "WarmupCosineSchedule", "clip_grad_norm",
     "clip_grad_value",

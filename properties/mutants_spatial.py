@@ -1,0 +1,57 @@
+"""The spatial catalog: convolution and pooling bugs a student (or a vectorising refactor)
+really writes. ``tests/test_ops.py`` must kill them through the conv2d and pool2d entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from properties.mutation import module as _m
+from properties.mutation import mutant
+
+
+def _conv_backward_stride_one(orig: Any) -> Any:
+    def backward(self: Any, grad: np.ndarray) -> tuple[np.ndarray, ...]:
+        stride = self.params["stride"]
+        self.params["stride"] = (1, 1)  # the input gradient is scattered as if stride were 1
+        try:
+            grad_x = orig(self, grad)[0]
+        finally:
+            self.params["stride"] = stride
+        return (grad_x, *orig(self, grad)[1:])
+
+    return backward
+
+
+mutant("conv_backward_ignores_stride", "op:conv2d",
+       "Conv2d backward scatters the input gradient with stride 1 whatever the stride",
+       spatial__Conv2dFunction__backward=_conv_backward_stride_one)
+
+
+def _pad_one_side(orig: Any) -> Any:
+    def pad(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndarray:
+        width = ((0, 0), (0, 0), (2 * padding[0], 0), (2 * padding[1], 0))
+        return np.pad(x, width, constant_values=value)
+
+    return pad
+
+
+mutant("padding_on_one_side", "op:conv2d or pool2d",
+       "padding is applied twice on the top and left and not on the bottom and right",
+       spatial___pad=_pad_one_side)
+
+
+def _max_pool_grad_to_window(orig: Any) -> Any:
+    def backward(self: Any, grad: np.ndarray) -> tuple[np.ndarray]:
+        kernel, stride, padding = (self.params[k] for k in ("kernel", "stride", "padding"))
+        spread = np.broadcast_to(grad[..., None, None], (*grad.shape, *kernel))
+        return (_m("spatial")._scatter_windows(spread, self.padded_shape, stride, (1, 1),
+                                               padding),)
+
+    return backward
+
+
+mutant("max_pool_grad_to_every_element", "op:max_pool2d",
+       "MaxPool2d backward sends the gradient to every element of the window, not its maximum",
+       spatial__MaxPool2dFunction__backward=_max_pool_grad_to_window)
