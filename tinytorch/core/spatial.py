@@ -110,13 +110,24 @@ class Conv2dFunction(Function):
         return grads
 
 
-class MaxPool2dFunction(Function):
-    def forward(self, x: np.ndarray) -> np.ndarray:
+class _PoolFunction(Function):
+    layer = ""
+    fill = 0.0  # what the padding holds
+
+    def pool_windows(self, x: np.ndarray) -> np.ndarray:
+        """The (N, C, OH, OW, KH, KW) windows of ``x`` padded with :attr:`fill`."""
         kernel, stride, padding = (self.params[k] for k in ("kernel", "stride", "padding"))
-        out = _geometry(x, kernel, stride, padding, (1, 1), "MaxPool2d")
+        out = _geometry(x, kernel, stride, padding, (1, 1), self.layer)
         self.padded_shape = (*x.shape[:2], x.shape[2] + 2 * padding[0],
                              x.shape[3] + 2 * padding[1])
-        windows = _windows(_pad(x, padding, -np.inf), kernel, stride, (1, 1), out)
+        return _windows(_pad(x, padding, self.fill), kernel, stride, (1, 1), out)
+
+
+class MaxPool2dFunction(_PoolFunction):
+    layer, fill = "MaxPool2d", -np.inf
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        windows = self.pool_windows(x)
         flat = windows.reshape(*windows.shape[:4], -1)
         self.first_max = flat.argmax(axis=-1)  # the first maximum of each window, as torch
         self.window_shape = windows.shape
@@ -130,15 +141,11 @@ class MaxPool2dFunction(Function):
                                  stride, (1, 1), padding),)
 
 
-class AvgPool2dFunction(Function):
+class AvgPool2dFunction(_PoolFunction):
+    layer = "AvgPool2d"
+
     def forward(self, x: np.ndarray) -> np.ndarray:
-        kernel, stride, padding = (self.params[k] for k in ("kernel", "stride", "padding"))
-        out = _geometry(x, kernel, stride, padding, (1, 1), "AvgPool2d")
-        self.padded_shape = (*x.shape[:2], x.shape[2] + 2 * padding[0],
-                             x.shape[3] + 2 * padding[1])
-        self.out = out
-        windows = _windows(_pad(x, padding), kernel, stride, (1, 1), out)
-        return windows.mean(axis=(-2, -1)).astype(x.dtype, copy=False)
+        return self.pool_windows(x).mean(axis=(-2, -1)).astype(x.dtype, copy=False)
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         kernel, stride, padding = (self.params[k] for k in ("kernel", "stride", "padding"))
