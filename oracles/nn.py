@@ -55,6 +55,17 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     return tf.linear(x, weight.T, bias)
 
 
+def layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+               eps: float = 1e-5) -> torch.Tensor:
+    """Normalised over the trailing dims of ``weight``'s shape, as ``nn.LayerNorm``."""
+    return tf.layer_norm(x, tuple(weight.shape), weight, bias, eps)
+
+
+def embedding(weight: torch.Tensor, ids: np.ndarray) -> torch.Tensor:
+    """``weight[ids]`` as ``nn.Embedding`` (ids are plain integers, not a differentiable input)."""
+    return tf.embedding(torch.as_tensor(np.asarray(ids), dtype=torch.long), weight)
+
+
 def linear_twin(params: Mapping[str, np.ndarray]) -> torch.nn.Linear:
     """A float64 ``torch.nn.Linear`` holding a copy of TinyTorch Linear parameters."""
     weight = np.asarray(params["weight"])

@@ -2,9 +2,9 @@
 
 A test that cannot fail is a defect. Importing this module registers every catalog
 (``mutants_ops``, ``mutants_edges``, ``mutants_clipping``, ``mutants_data``,
-``mutants_optimizers``, ``mutants_schedules``, ``mutants_spatial``, ``mutants_training``) in
-:data:`CATALOG`; the machinery lives in :mod:`properties.mutation`. The runner is
-``python -m properties.mutate``.
+``mutants_optimizers``, ``mutants_schedules``, ``mutants_spatial``, ``mutants_text``,
+``mutants_training``) in :data:`CATALOG`; the machinery lives in :mod:`properties.mutation`.
+The runner is ``python -m properties.mutate``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from properties import (  # noqa: F401  (each registers its mutants on import)
     mutants_optimizers,
     mutants_schedules,
     mutants_spatial,
+    mutants_text,
     mutants_training,
 )
 from properties.mutation import (  # noqa: F401  (the public names)

@@ -84,6 +84,18 @@ def _conv2d(tt: Any, x: Any, w: Any, b: Any = None, **geometry: Any) -> Any:
     return tt.with_params(layer, weight=w, bias=b)(x)
 
 
+def _layer_norm(tt: Any, x: Any, w: Any, b: Any, eps: float) -> Any:
+    layer = tt.shortest("LayerNorm", tuple(tt.array(w).shape), eps=eps)
+    return tt.with_params(layer, weight=w, bias=b)(x)
+
+
+def _embedding(tt: Any, w: Any, ids: np.ndarray) -> Any:
+    """``Embedding(vocab, dim)`` holding ``w``, called on a Tensor of the ids (upstream's
+    Tensors are float32, so ids arrive as integral floats)."""
+    layer = tt.make("Embedding", *tt.array(w).shape)
+    return tt.with_params(layer, weight=w)(tt.tensor(ids))
+
+
 def _module(name: str) -> Callable[..., Any]:
     """A parameterless layer built from the sample's keyword arguments, then called."""
 
@@ -230,6 +242,10 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("avg_pool2d", _module("AvgPool2d"), ospatial.avg_pool2d, gen.pool2d(),
            family="layer"),
     OpInfo("flatten", _module("Flatten"), ospatial.flatten, gen.flatten(), family="layer"),
+    # --- text stack: normalisation and lookup tables
+    OpInfo("layer_norm", _layer_norm, onn.layer_norm, gen.layer_norm(), family="layer"),
+    OpInfo("embedding", _embedding, onn.embedding, gen.embedding(), family="layer",
+           convention="repeated ids add their gradients into one row, as torch's"),
     # --- losses
     OpInfo("mse_loss", _loss("MSELoss"), onn.mse_loss,
            gen.elementwise_loss((-3, 3), (-3, 3)), family="loss"),

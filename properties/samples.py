@@ -382,3 +382,36 @@ def _flatten(d: st.DrawFn, dtype: np.dtype) -> Sample:
 
 def flatten() -> SampleFn:
     return _flatten
+
+
+# ----------------------------------------------------------------------------- text stack
+
+
+@st.composite
+def _layer_norm(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    normalized = d(hnp.array_shapes(min_dims=1, max_dims=2, max_side=4), label="normalized")
+    batch = d(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3), label="batch")
+    x = d(S.values(dtype, (*batch, *normalized)))
+    weight, bias = d(S.values(dtype, normalized)), d(S.values(dtype, normalized))
+    eps = d(st.sampled_from([1e-5, 1e-3]), label="eps")
+    return Sample((x, weight, bias), {"eps": eps})
+
+
+def layer_norm() -> SampleFn:
+    """Input (batch..., *normalized), weight and bias of the normalised shape; eps drawn
+    (torch's default and a larger one)."""
+    return _layer_norm
+
+
+@st.composite
+def _embedding(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    vocab, dim = d(st.integers(1, 6), label="vocab"), d(st.integers(1, 4), label="dim")
+    batch = d(hnp.array_shapes(min_dims=0, max_dims=2, max_side=4), label="ids shape")
+    ids = d(hnp.arrays(np.int64, batch, elements=st.integers(0, vocab - 1)), label="ids")
+    return Sample((d(S.values(dtype, (vocab, dim))),), {"ids": ids})
+
+
+def embedding() -> SampleFn:
+    """A table (vocab, dim) and integer ids of any shape, repeats included (their gradients
+    add up in one row)."""
+    return _embedding

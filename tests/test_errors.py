@@ -162,6 +162,18 @@ CASES = [
                  ValueError, r"dim 2 .*\(2, 3\)", id="softmax-dim-out-of-range"),
     pytest.param(lambda tt: tt.gelu(ones(tt, (2,)), approximate="bad"),
                  ValueError, r"'bad'", id="gelu-unknown-approximation"),
+    # ------------------------------------------------------------------ spatial, text stack
+    pytest.param(lambda tt: tt.Conv2d(1, 1, 3)(ones(tt, (1, 1, 2, 2))),  # torch: RuntimeError
+                 ValueError, r"larger than the padded input 2x2", id="conv2d-kernel-too-large"),
+    pytest.param(lambda tt: tt.Conv2d(2, 1, 1)(ones(tt, (1, 3, 2, 2))),  # torch: RuntimeError
+                 ValueError, r"\(batch, 2, height, width\).*\(1, 3, 2, 2\)",
+                 id="conv2d-channel-mismatch"),
+    pytest.param(lambda tt: tt.MaxPool2d(2, padding=2),  # torch: RuntimeError at the call
+                 ValueError, r"at most half the kernel", id="max-pool-padding-too-large"),
+    pytest.param(lambda tt: tt.Embedding(5, 3)(tt.tensor(np.array([1.0, 5.0]))),
+                 IndexError, r"token id 5 is out of range", id="embedding-id-out-of-range"),
+    pytest.param(lambda tt: tt.LayerNorm(4)(ones(tt, (2, 3))),
+                 ValueError, r"last dims are \(4,\).*\(2, 3\)", id="layer-norm-wrong-width"),
     # ------------------------------------------------------------------ layers
     pytest.param(lambda tt: tt.Linear(3, 4)(ones(tt, (2, 5))),
                  ValueError, r"\b3\b.*\(2, 5\)", id="linear-wrong-input-width"),
@@ -541,6 +553,15 @@ WORDING = {
     'matmul-vector-mismatch':
         ('matmul shape mismatch: (2, 3) @ (4,): inner dimensions 3 (last of the left) and 4 '
          '(only of the right) differ'),
+    'conv2d-kernel-too-large':
+        'Conv2d: kernel (3, 3) (dilation (1, 1)) is larger than the padded input 2x2',
+    'conv2d-channel-mismatch':
+        'Conv2d(2, 1) expects input of shape (batch, 2, height, width), got (1, 3, 2, 2)',
+    'max-pool-padding-too-large':
+        "MaxPool2d: padding (2, 2) must be at most half the kernel (2, 2) (torch's rule)",
+    'embedding-id-out-of-range': 'Embedding: token id 5 is out of range for a vocabulary of 5',
+    'layer-norm-wrong-width':
+        'LayerNorm((4,)) expects input whose last dims are (4,), got shape (2, 3)',
     'cosine-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-negative-warmup': 'warmup_epochs must be >= 0, got -1',

@@ -23,6 +23,7 @@ from tinytorch.core.activations import (
 from tinytorch.core.autograd import Function, enable_grad, is_grad_enabled, no_grad
 from tinytorch.core.clipping import clip_grad_norm, clip_grad_value
 from tinytorch.core.dataloader import DataLoader, Dataset, TensorDataset
+from tinytorch.core.embeddings import Embedding
 from tinytorch.core.layers import Dropout, Linear, Module, Sequential
 from tinytorch.core.losses import (
     BCEWithLogitsLoss,
@@ -44,11 +45,12 @@ from tinytorch.core.tensor import (
     where,
 )
 from tinytorch.core.training import CheckpointError, Trainer
+from tinytorch.core.transformer import LayerNorm
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AvgPool2d", "Conv2d", "Flatten", "MaxPool2d",
+    "AvgPool2d", "Conv2d", "Embedding", "Flatten", "LayerNorm", "MaxPool2d",
     "SGD", "Adam", "AdamW", "CheckpointError", "CosineSchedule", "DataLoader", "Dataset",
     "Optimizer", "TensorDataset", "Trainer", "WarmupCosineSchedule", "clip_grad_norm",
     "clip_grad_value",

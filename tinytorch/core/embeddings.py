@@ -1,0 +1,56 @@
+"""Token embeddings (upstream's ``tinytorch.core.embeddings``): a lookup table whose rows
+are learned. Repeated ids in a batch add their gradients into the same row, as in torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinytorch.core.autograd import Function
+from tinytorch.core.layers import Module
+from tinytorch.core.tensor import Tensor
+
+
+class EmbeddingFunction(Function):
+    def forward(self, weight: np.ndarray) -> np.ndarray:
+        self.rows = weight.shape[0]
+        return weight[self.params["ids"]]
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        ids = self.params["ids"]
+        table = np.zeros((self.rows, grad.shape[-1]), dtype=grad.dtype)
+        np.add.at(table, ids.reshape(-1), grad.reshape(-1, grad.shape[-1]))
+        return (table,)
+
+
+def token_ids(ids: Any, vocab_size: int) -> np.ndarray:
+    """Integer ids (a Tensor of integral floats, as upstream's float32 Tensors hold them, or
+    any integer array) as int64, each checked against the vocabulary."""
+    array = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
+            raise TypeError("Embedding: token ids must be integers")
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"Embedding: token ids must be integers, got dtype {array.dtype}")
+    bad = (array < 0) | (array >= vocab_size)
+    if np.any(bad):
+        raise IndexError(f"Embedding: token id {array[bad][0]} is out of range for a "
+                         f"vocabulary of {vocab_size}")
+    return array.astype(np.int64)
+
+
+class Embedding(Module):
+    """``weight[ids]``: one ``embed_dim`` row per id; weight initialised N(0, 1) as torch."""
+
+    def __init__(self, vocab_size: int, embed_dim: int) -> None:
+        for name, size in (("vocab_size", vocab_size), ("embed_dim", embed_dim)):
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+                raise ValueError(f"Embedding: {name} must be a positive int, got {size!r}")
+        self.vocab_size, self.embed_dim = int(vocab_size), int(embed_dim)
+        self.weight = Tensor(np.random.normal(0.0, 1.0, (self.vocab_size, self.embed_dim))
+                             .astype(np.float32), requires_grad=True)
+
+    def forward(self, ids: Any) -> Tensor:
+        return EmbeddingFunction.apply(self.weight, ids=token_ids(ids, self.vocab_size))
