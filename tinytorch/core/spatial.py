@@ -90,9 +90,9 @@ class Conv2dFunction(Function):
         stride, padding, dilation = (self.params[k] for k in ("stride", "padding", "dilation"))
         kernel = weight.shape[2:]
         out = _geometry(x, kernel, stride, padding, dilation, "Conv2d")
-        self.padded_shape = (x.shape[0], x.shape[1], x.shape[2] + 2 * padding[0],
-                             x.shape[3] + 2 * padding[1])
-        self.windows = _windows(_pad(x, padding), kernel, stride, dilation, out)
+        padded = _pad(x, padding)
+        self.padded_shape = padded.shape
+        self.windows = _windows(padded, kernel, stride, dilation, out)
         self.weight, self.has_bias = weight, bool(bias)
         y = np.einsum("ncpqij,ocij->nopq", self.windows, weight, optimize=True)
         if bias:
@@ -118,9 +118,9 @@ class _PoolFunction(Function):
         """The (N, C, OH, OW, KH, KW) windows of ``x`` padded with :attr:`fill`."""
         kernel, stride, padding = (self.params[k] for k in ("kernel", "stride", "padding"))
         out = _geometry(x, kernel, stride, padding, (1, 1), self.layer)
-        self.padded_shape = (*x.shape[:2], x.shape[2] + 2 * padding[0],
-                             x.shape[3] + 2 * padding[1])
-        return _windows(_pad(x, padding, self.fill), kernel, stride, (1, 1), out)
+        padded = _pad(x, padding, self.fill)
+        self.padded_shape = padded.shape
+        return _windows(padded, kernel, stride, (1, 1), out)
 
 
 class MaxPool2dFunction(_PoolFunction):
