@@ -55,3 +55,16 @@ def _max_pool_grad_to_window(orig: Any) -> Any:
 mutant("max_pool_grad_to_every_element", "op:max_pool2d",
        "MaxPool2d backward sends the gradient to every element of the window, not its maximum",
        spatial__MaxPool2dFunction__backward=_max_pool_grad_to_window)
+
+
+def _flatten_to_the_end(orig: Any) -> Any:
+    def forward(self: Any, x: Any) -> Any:
+        start = self.start_dim % max(x.ndim, 1)
+        return x.reshape(x.shape[:start] + (-1,))  # end_dim ignored: always the last dim
+
+    return forward
+
+
+mutant("flatten_ignores_end_dim", "op:flatten",
+       "Flatten collapses every dim from start_dim to the last, whatever end_dim says",
+       spatial__Flatten__forward=_flatten_to_the_end)
