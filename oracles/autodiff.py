@@ -11,12 +11,14 @@ import torch
 REFERENCE_DTYPE = torch.float64
 
 
-def to_torch(array: Any, requires_grad: bool = False) -> torch.Tensor:
-    """A float64 (or integer/bool, unchanged) torch tensor holding a copy of ``array``."""
+def to_torch(array: Any, requires_grad: bool = False,
+             dtype: torch.dtype = REFERENCE_DTYPE) -> torch.Tensor:
+    """A float64 (or ``dtype``; integer/bool unchanged) torch tensor holding a copy of
+    ``array``."""
     array = np.asarray(array)
     t = torch.from_numpy(array.copy())
     if t.is_floating_point():
-        t = t.to(REFERENCE_DTYPE)
+        t = t.to(dtype)
     return t.requires_grad_(requires_grad)
 
 
@@ -37,17 +39,20 @@ def vjp(
     arrays: Sequence[np.ndarray],
     upstream: np.ndarray,
     wrt: Sequence[int],
+    dtype: torch.dtype = REFERENCE_DTYPE,
     **kwargs: Any,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Value of ``fn`` and the gradients of ``sum(upstream * fn(...))`` w.r.t. each
-    ``arrays[i]`` with i in ``wrt``.
+    ``arrays[i]`` with i in ``wrt``, computed in ``dtype`` (float64 unless asked: float32
+    measures how far torch's own float32 run strays at these inputs).
 
     An input that does not influence the output gets a zero gradient, as TinyTorch reports.
     """
-    inputs = [to_torch(a, requires_grad=i in wrt) for i, a in enumerate(arrays)]
+    inputs = [to_torch(a, requires_grad=i in wrt, dtype=dtype) for i, a in enumerate(arrays)]
     out = fn(*inputs, **kwargs)
     leaves = [inputs[i] for i in wrt]
-    grads = torch.autograd.grad(out, leaves, grad_outputs=to_torch(upstream), allow_unused=True)
+    grads = torch.autograd.grad(out, leaves, grad_outputs=to_torch(upstream, dtype=dtype),
+                                allow_unused=True)
     return to_numpy(out), [
         np.zeros(np.shape(arrays[i])) if g is None else to_numpy(g) for i, g in zip(wrt, grads)
     ]

@@ -14,6 +14,7 @@ import functools
 from typing import Any
 
 import numpy as np
+import torch
 from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,7 @@ from properties import target
 from properties.registry import OpInfo, op_named
 from properties.report import Mismatch, assert_close, fail
 from properties.strategies import Sample, values
-from properties.tolerances import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP
+from properties.tolerances import FINITE_DIFFERENCE, FINITE_DIFFERENCE_STEP, SLACK_FACTOR
 
 
 def run(op: OpInfo, sample: Sample, requires_grad: bool = True) -> tuple[Any, list[Any]]:
@@ -105,6 +106,24 @@ def draw_case(data: st.DataObject, op: OpInfo, dtype: np.dtype) -> tuple[Sample,
 # ----------------------------------------------------------------------------- properties
 
 
+def float32_slack(op: OpInfo, sample: Sample, upstream: np.ndarray | None = None) -> Any:
+    """For an ill-conditioned entry's float32 sample: SLACK_FACTOR x how far torch's own
+    float32 run lands from its float64 one here, at worst over each tensor (the forward
+    value, and with ``upstream`` each gradient; rounding is a tensor's, not an element's:
+    torch may land exactly on a zero by luck where a sum cancels); None otherwise."""
+    if not op.float32_slack or sample.arrays[0].dtype != np.float32:
+        return None
+    wrt = op.wrt(len(sample.arrays))
+    if upstream is None:
+        upstream = np.zeros(oracle_forward(op, sample).shape)
+    out64, grads64 = autodiff.vjp(op.oracle, sample.arrays, upstream, wrt, **sample.kwargs)
+    out32, grads32 = autodiff.vjp(op.oracle, sample.arrays, upstream, wrt,
+                                  dtype=torch.float32, **sample.kwargs)
+    drift = [np.max(np.abs(a.astype(np.float64) - b), initial=0.0)
+             for a, b in zip([out32, *grads32], [out64, *grads64])]
+    return [SLACK_FACTOR * d for d in drift]
+
+
 def check_forward(op: OpInfo, sample: Sample) -> None:
     """Forward equals torch, keeps the dtype, and never overflows or computes NaN on the way
     (inputs are in the op's domain, so a floating-point exception means an unstable formula,
@@ -119,9 +138,10 @@ def check_forward(op: OpInfo, sample: Sample) -> None:
             op_name=op.name, check="forward dtype", sample=sample,
             what=f"output dtype {actual.dtype}, expected {expected_dtype} (the inputs' dtype)",
             detail="")
+    slack = float32_slack(op, sample)
     assert_close(actual, oracle_forward(op, sample), op.tolerance(expected_dtype),
                  op_name=op.name, check="forward", what="forward value differs from torch",
-                 sample=sample, steer=True)
+                 sample=sample, steer=True, slack=None if slack is None else slack[0])
 
 
 def check_vjp(op: OpInfo, sample: Sample, upstream: np.ndarray) -> None:
@@ -132,7 +152,12 @@ def check_vjp(op: OpInfo, sample: Sample, upstream: np.ndarray) -> None:
     _, grads = target_vjp(op, sample, upstream)
     _, expected = autodiff.vjp(op.oracle, sample.arrays, upstream, wrt, **sample.kwargs)
     tol = op.tolerance(sample.arrays[0].dtype)
-    for i, got, want in zip(wrt, grads, expected):
+    slack = float32_slack(op, sample, upstream) or [None] * (len(wrt) + 1)
+    # an ill-conditioned entry's backward rounds relative to the largest terms flowing through
+    # it: a gradient that cancels to ~0 carries the rounding of the largest one of the call
+    scale = max((np.max(np.abs(w), initial=0.0) for w in expected), default=0.0) \
+        if slack[0] is not None else 0.0
+    for i, got, want, allowance in zip(wrt, grads, expected, slack[1:]):
         x = sample.arrays[i]
         problem = None
         if got is None:
@@ -146,7 +171,7 @@ def check_vjp(op: OpInfo, sample: Sample, upstream: np.ndarray) -> None:
                  sample=sample, detail="", upstream=upstream)
         assert_close(got, want, tol, op_name=op.name, check="backward",
                      what=f"gradient of input {i} differs from torch", sample=sample,
-                     upstream=upstream, steer=True)
+                     upstream=upstream, steer=True, slack=allowance, scale=scale)
 
 
 def _objective(op: OpInfo, sample: Sample, upstream: np.ndarray):

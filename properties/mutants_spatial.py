@@ -68,3 +68,40 @@ def _flatten_to_the_end(orig: Any) -> Any:
 mutant("flatten_ignores_end_dim", "op:flatten",
        "Flatten collapses every dim from start_dim to the last, whatever end_dim says",
        spatial__Flatten__forward=_flatten_to_the_end)
+
+
+def _biased_running_variance(orig: Any) -> Any:
+    def forward(self: Any, x: Any) -> Any:
+        kept = self.running_var
+        out = orig(self, x)
+        if self.training:  # keep the biased batch variance, as the normalisation uses
+            variance = x.data.var(axis=(0, 2, 3))
+            self.running_var = ((1 - self.momentum) * kept + self.momentum * variance).astype(
+                kept.dtype)
+        return out
+
+    return forward
+
+
+mutant("batch_norm_running_variance_biased", "spatial",
+       "BatchNorm2d moves its running variance by the biased batch variance (torch: unbiased)",
+       spatial__BatchNorm2d__forward=_biased_running_variance)
+
+
+def _evaluation_by_batch_statistics(orig: Any) -> Any:
+    def forward(self: Any, x: Any) -> Any:
+        training, kept = self.training, (self.running_mean, self.running_var)
+        self.training = True  # evaluation normalises by the batch, as in training
+        try:
+            return orig(self, x)
+        finally:
+            self.training = training
+            if not training:
+                self.running_mean, self.running_var = kept
+
+    return forward
+
+
+mutant("batch_norm_evaluates_with_batch_statistics", "op:batch_norm2d",
+       "BatchNorm2d in evaluation mode normalises by the batch's statistics, not the running ones",
+       spatial__BatchNorm2d__forward=_evaluation_by_batch_statistics)

@@ -50,6 +50,9 @@ COMPONENT_TESTS: dict[str, list[str]] = {
                  "test_graph or test_gradient_flow or [add] or [matmul] or [relu] "
                  "or [mse_loss] or [getitem] or [div]"],
     "layers": ["tests/test_layers.py"],
+    "spatial": ["tests/test_spatial.py"],
+    "models": ["tests/test_models.py"],
+    "tokenizers": ["tests/test_tokenizers.py"],
     "tensor": ["tests/test_tensor_api.py"],
     "errors": ["tests/test_errors.py"],
     "dtypes": ["tests/test_dtypes.py"],
@@ -137,14 +140,22 @@ def _kills(log: Path) -> dict[str, int | None]:
     return {r["test"]: r["examples"] for r in rows if r["outcome"] == "failed"}
 
 
-# Imported once by the forkserver, inherited by every mutant's process.
-HEAVY = ["torch", "numpy", "hypothesis", "hypothesis.extra.numpy", "pytest"]
+# Imported once by the forkserver, inherited by every mutant's process. Library modules only,
+# never the harness's own (the registry must be imported after the mutant is planted), and
+# only ones a mutant's process would import anyway: imported here, they are the same modules,
+# not imported again each time. The last two were 1.3 s of every op mutant's process: sympy,
+# which torch imports at the first ``torch.autograd.grad``, and libcst, which Hypothesis's
+# pytest plugin imports to report a failing test (every kill).
+HEAVY = ["torch", "numpy", "hypothesis", "hypothesis.extra.numpy", "pytest",
+         "torch.fx.experimental.symbolic_shapes", "hypothesis.extra._patching"]
 # pytest as the forked children run it: pass/fail is all they report, so no assertion rewriting
-# (0.4 s of compiling a run), no gc.collect() x 5 at exit over torch's heap (0.35 s), no anyio.
-# A mutant's failure reports and repro scripts are scratch: they go here, not into the user's
-# harness-report/ and .repro/.
+# (0.4 s of compiling a run), no gc.collect() x 5 at exit over torch's heap (0.35 s), no anyio,
+# and a failure's traceback as Python prints it: pytest's own parses the source file of every
+# frame, whatever --tb says (0.05 s a failing test, and a mutant fails up to 50; the FAILED
+# lines the runner reads are the same). A mutant's failure reports and repro scripts are
+# scratch: they go here, not into the user's harness-report/ and .repro/.
 SCRATCH = Path(tempfile.gettempdir()) / "tinytorch-harness-mutants"
-LEAN = ["--assert=plain", "-p", "no:unraisableexception", "-p", "no:anyio",
+LEAN = ["--assert=plain", "-p", "no:unraisableexception", "-p", "no:anyio", "--tb=native",
         f"--report-dir={SCRATCH / 'report'}"]
 # Every child, forked or spawned: one torch thread (fork-safe), repro scripts to scratch.
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "TINYTORCH_REPRO_DIR": str(SCRATCH / "repro")}

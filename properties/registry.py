@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from oracles import attention as oatt
 from oracles import nn as onn
 from oracles import ops as oops
 from oracles import spatial as ospatial
 from properties import edges
 from properties import samples as gen
 from properties.strategies import DTYPES
-from properties.tolerances import Tolerance, tolerance_for
+from properties.tolerances import BLOCK_FLOAT32, Tolerance, tolerance_for
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class OpInfo:
     convention: str = ""
     # Generic properties that do not apply to this entry, with the reason (OpInfo's skips).
     skips: dict[str, str] = field(default_factory=dict)
+    # Ill-conditioned in float32 (normalising a row by its spread): a float32 result is also
+    # allowed SLACK_FACTOR x the error torch's own float32 run makes on the same sample, and
+    # its gradients' rtol applies to the call's largest gradient (checks.check_vjp).
+    float32_slack: bool = False
 
     def __post_init__(self) -> None:
         # one strategy object per dtype, built once: a fresh one per example is validated
@@ -84,6 +89,16 @@ def _conv2d(tt: Any, x: Any, w: Any, b: Any = None, **geometry: Any) -> Any:
     return tt.with_params(layer, weight=w, bias=b)(x)
 
 
+def _batch_norm2d(tt: Any, x: Any, w: Any, b: Any, *, training: bool, running_mean: Any,
+                  running_var: Any, **config: Any) -> Any:
+    """``BatchNorm2d(C, eps=, momentum=)`` holding ``w``, ``b`` and the running statistics,
+    called in training or evaluation mode."""
+    layer = tt.with_params(tt.shortest("BatchNorm2d", tt.array(w).shape[0], **config),
+                           weight=w, bias=b)
+    tt.set_running_stats(layer, running_mean, running_var)
+    return tt.call_layer(layer, x, training=training)
+
+
 def _layer_norm(tt: Any, x: Any, w: Any, b: Any, eps: float) -> Any:
     layer = tt.shortest("LayerNorm", tuple(tt.array(w).shape), eps=eps)
     return tt.with_params(layer, weight=w, bias=b)(x)
@@ -94,6 +109,46 @@ def _embedding(tt: Any, w: Any, ids: np.ndarray) -> Any:
     Tensors are float32, so ids arrive as integral floats)."""
     layer = tt.make("Embedding", *tt.array(w).shape)
     return tt.with_params(layer, weight=w)(tt.tensor(ids))
+
+
+def _attention(pick: int) -> Callable[..., Any]:
+    """``scaled_dot_product_attention(Q, K, V, mask)``'s output (0) or weights (1), the mask
+    in the target's convention."""
+
+    def call(tt: Any, q: Any, k: Any, v: Any, allowed: np.ndarray | None = None) -> Any:
+        return tt.attend(q, k, v, allowed)[pick]
+
+    return call
+
+
+def _multi_head_attention(tt: Any, x: Any, *params: Any, num_heads: int,
+                          allowed: np.ndarray | None = None) -> Any:
+    return tt.multi_head_attention(x, params, num_heads, allowed)
+
+
+def _transformer_block(tt: Any, x: Any, *params: Any, num_heads: int,
+                       allowed: np.ndarray | None = None) -> Any:
+    """A TransformerBlock(embed, heads) holding ``params`` (attention, ln1, ln2, mlp)."""
+    block = tt.make("TransformerBlock", tt.array(x).shape[-1], num_heads)
+    tt.load_attention(tt.need_attribute(block, "attention", "TransformerBlock.attention"),
+                      params[:8])
+    tt.with_params(block.ln1, weight=params[8], bias=params[9])
+    tt.with_params(block.ln2, weight=params[10], bias=params[11])
+    tt.load_mlp(block.mlp, params[12:16])
+    mask = tt.attention_mask(allowed)
+    return block(x) if mask is None else block(x, mask)
+
+
+def _mlp(tt: Any, x: Any, *params: Any) -> Any:
+    embed, hidden = tt.array(params[0]).shape
+    module = tt.make("MLP", embed, hidden)
+    tt.load_mlp(module, params)
+    return module(x)
+
+
+def _positional_encoding(tt: Any, x: Any, table: Any) -> Any:
+    layer = tt.make("PositionalEncoding", *tt.array(table).shape)
+    return tt.with_params(layer, position_embeddings=table)(x)
 
 
 def _module(name: str) -> Callable[..., Any]:
@@ -242,8 +297,27 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("avg_pool2d", _module("AvgPool2d"), ospatial.avg_pool2d, gen.pool2d(),
            family="layer"),
     OpInfo("flatten", _module("Flatten"), ospatial.flatten, gen.flatten(), family="layer"),
+    OpInfo("batch_norm2d_train", _batch_norm2d, ospatial.batch_norm2d,
+           gen.batch_norm2d(training=True), family="layer", float32_slack=True,
+           convention="training normalises by the batch's biased variance"),
+    OpInfo("batch_norm2d_eval", _batch_norm2d, ospatial.batch_norm2d,
+           gen.batch_norm2d(training=False), family="layer",
+           convention="evaluation normalises by the running statistics"),
     # --- text stack: normalisation and lookup tables
-    OpInfo("layer_norm", _layer_norm, onn.layer_norm, gen.layer_norm(), family="layer"),
+    OpInfo("layer_norm", _layer_norm, onn.layer_norm, gen.layer_norm(), family="layer",
+           float32_slack=True),
+    OpInfo("positional_encoding", _positional_encoding, oatt.add_positions, gen.positions(),
+           family="layer", convention="learned positions: table row t added at position t"),
+    OpInfo("attention", _attention(0), oatt.attention, gen.attention(), family="attention",
+           convention="a blocked score gets weight 0 (and no gradient)"),
+    OpInfo("attention_weights", _attention(1), oatt.attention_weights, gen.attention(),
+           differentiable=(0, 1), family="attention"),
+    OpInfo("multi_head_attention", _multi_head_attention, oatt.multi_head_attention,
+           gen.multi_head_attention(), family="attention", float32_slack=True),
+    OpInfo("mlp", _mlp, oatt.mlp, gen.mlp(), family="attention"),
+    OpInfo("transformer_block", _transformer_block, oatt.transformer_block,
+           gen.multi_head_attention(block=True), family="attention",
+           float32_slack=True, tolerances={np.dtype(np.float32): BLOCK_FLOAT32}),
     OpInfo("embedding", _embedding, onn.embedding, gen.embedding(), family="layer",
            convention="repeated ids add their gradients into one row, as torch's"),
     # --- losses

@@ -369,6 +369,31 @@ def pool2d(distinct: bool = False) -> SampleFn:
     return draw
 
 
+def batch_norm2d(training: bool) -> SampleFn:
+    """Input (N, C, H, W) with at least two values per channel, weight and bias (C,), eps and
+    momentum drawn; in evaluation, running statistics drawn too (a positive variance)."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        n, c = d(st.integers(1, 3), label="batch"), d(st.integers(1, 3), label="channels")
+        h, w = d(st.integers(1, 3), label="height"), d(st.integers(2 if n == 1 else 1, 3),
+                                                       label="width")
+        # training normalises by the batch's spread: kept apart, so no channel is nearly
+        # constant (where float32 cancellation, not the layer, decides the answer)
+        x = S.distinct(dtype, (n, c, h, w), 0.25) if training else S.values(dtype, (n, c, h, w))
+        arrays = (d(x, label="x"), d(S.values(dtype, (c,))),
+                  d(S.values(dtype, (c,))))
+        kwargs: dict[str, Any] = {"eps": d(st.sampled_from([1e-5, 1e-3]), label="eps"),
+                                  "momentum": d(st.sampled_from([0.1, 0.5]), label="momentum")}
+        kwargs["running_mean"] = d(S.values(np.dtype(np.float32), (c,)), label="running_mean") \
+            if not training else np.zeros(c, np.float32)
+        kwargs["running_var"] = d(S.positive(np.dtype(np.float32), (c,)), label="running_var") \
+            if not training else np.ones(c, np.float32)
+        return Sample(arrays, {"training": training, **kwargs})
+
+    return draw
+
+
 @st.composite
 def _flatten(d: st.DrawFn, dtype: np.dtype) -> Sample:
     shape = d(S.shapes(min_dims=1))
@@ -391,7 +416,7 @@ def flatten() -> SampleFn:
 def _layer_norm(d: st.DrawFn, dtype: np.dtype) -> Sample:
     normalized = d(hnp.array_shapes(min_dims=1, max_dims=2, max_side=4), label="normalized")
     batch = d(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3), label="batch")
-    x = d(S.values(dtype, (*batch, *normalized)))
+    x = d(S.distinct(dtype, (*batch, *normalized), 0.25), label="x")  # no near-constant row
     weight, bias = d(S.values(dtype, normalized)), d(S.values(dtype, normalized))
     eps = d(st.sampled_from([1e-5, 1e-3]), label="eps")
     return Sample((x, weight, bias), {"eps": eps})
@@ -415,3 +440,105 @@ def embedding() -> SampleFn:
     """A table (vocab, dim) and integer ids of any shape, repeats included (their gradients
     add up in one row)."""
     return _embedding
+
+
+# ----------------------------------------------------------------------------- attention
+
+
+def _allowed(d: st.DrawFn, queries: int, keys: int, kind: str) -> np.ndarray | None:
+    """Where a query may attend (True): nowhere blocked, the causal triangle, or a drawn mask
+    with at least one key open on every row (a fully blocked row has no softmax)."""
+    if kind == "none":
+        return None
+    if kind == "causal":
+        return np.tril(np.ones((queries, keys), dtype=bool))
+    mask = d(hnp.arrays(np.bool_, (queries, keys)), label="allowed")
+    open_key = d(hnp.arrays(np.int64, (queries,), elements=st.integers(0, keys - 1)))
+    mask[np.arange(queries), open_key] = True
+    return mask
+
+
+@st.composite
+def _attention(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    batch = d(hnp.array_shapes(min_dims=0, max_dims=2, max_side=2), label="batch")
+    kind = d(st.sampled_from(["none", "causal", "drawn"]), label="mask")
+    queries = d(st.integers(1, 4), label="queries")
+    keys = queries if kind == "causal" else d(st.integers(1, 4), label="keys")
+    depth, value_depth = d(st.integers(1, 4), label="d"), d(st.integers(1, 3), label="d_v")
+    q = d(S.values(dtype, (*batch, queries, depth), -2.0, 2.0), label="Q")
+    k = d(S.values(dtype, (*batch, keys, depth), -2.0, 2.0), label="K")
+    v = d(S.values(dtype, (*batch, keys, value_depth)), label="V")
+    return Sample((q, k, v), {"allowed": _allowed(d, queries, keys, kind)})
+
+
+def attention() -> SampleFn:
+    """Q (..., queries, d), K (..., keys, d), V (..., keys, d_v) and a mask: none, causal
+    (queries == keys) or drawn; ``allowed`` is True where a query may attend."""
+    return _attention
+
+
+def _projections(d: st.DrawFn, dtype: np.dtype, dim: int, out: int) -> list[np.ndarray]:
+    """A Linear's weight, TinyTorch's (in, out) layout, and bias; small values."""
+    return [d(S.values(dtype, (dim, out), -1.0, 1.0)), d(S.values(dtype, (out,), -1.0, 1.0))]
+
+
+@st.composite
+def _heads(d: st.DrawFn) -> tuple[int, int, int, int]:
+    batch, seq = d(st.integers(1, 2), label="batch"), d(st.integers(1, 4), label="seq")
+    heads, head_dim = d(st.integers(1, 3), label="heads"), d(st.integers(1, 2), label="head_dim")
+    return batch, seq, heads, head_dim
+
+
+def multi_head_attention(block: bool = False) -> SampleFn:
+    """Input (batch, seq, embed) and every parameter of a MultiHeadAttention (q, k, v, out
+    projections) or, with ``block``, of a pre-norm TransformerBlock (then the two
+    LayerNorms and the MLP, hidden width 4 embed); the mask none or causal."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        batch, seq, heads, head_dim = d(_heads())
+        embed = heads * head_dim
+        # a block's LayerNorms are ill-conditioned on a row of nearly equal values: its
+        # input keeps its entries apart (the attention alone does not care)
+        x = S.distinct(dtype, (batch, seq, embed), 0.25) if block else \
+            S.values(dtype, (batch, seq, embed), -2.0, 2.0)
+        arrays = [d(x, label="x")]
+        for _ in range(4):
+            arrays += _projections(d, dtype, embed, embed)
+        if block:
+            for _ in range(2):  # LayerNorm weight and bias
+                arrays += [d(S.values(dtype, (embed,), 0.5, 1.5)),
+                           d(S.values(dtype, (embed,), -1.0, 1.0))]
+            arrays += _projections(d, dtype, embed, 4 * embed)
+            arrays += _projections(d, dtype, 4 * embed, embed)
+        kind = d(st.sampled_from(["none", "causal"]), label="mask")
+        return Sample(tuple(arrays), {"num_heads": heads,
+                                      "allowed": _allowed(d, seq, seq, kind)})
+
+    return draw
+
+
+@st.composite
+def _positions(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    batch, seq, dim = d(st.integers(1, 2)), d(st.integers(1, 4)), d(st.integers(1, 4))
+    max_len = d(st.integers(seq, 5), label="max_seq_len")
+    return Sample((d(S.values(dtype, (batch, seq, dim))), d(S.values(dtype, (max_len, dim)))))
+
+
+def positions() -> SampleFn:
+    """Input (batch, seq, dim) and a learned table (max_seq_len >= seq, dim)."""
+    return _positions
+
+
+@st.composite
+def _mlp(d: st.DrawFn, dtype: np.dtype) -> Sample:
+    embed, hidden = d(st.integers(1, 4), label="embed"), d(st.integers(1, 6), label="hidden")
+    lead = d(hnp.array_shapes(min_dims=1, max_dims=2, max_side=3), label="leading dims")
+    x = d(S.values(dtype, (*lead, embed)), label="x")
+    return Sample((x, *_projections(d, dtype, embed, hidden),
+                   *_projections(d, dtype, hidden, embed)))
+
+
+def mlp() -> SampleFn:
+    """Input (..., embed) and the MLP's two Linears (embed -> hidden -> embed)."""
+    return _mlp

@@ -24,6 +24,7 @@ import inspect
 import os
 import sys
 import unittest
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -350,12 +351,91 @@ class Target:
 
         return Chain(self, layers)
 
+    def set_running_stats(self, layer: Any, mean: np.ndarray, var: np.ndarray) -> None:
+        """Give a batch-norm layer these running statistics, in the form it keeps them (a
+        NumPy array or a Tensor, of its own dtype)."""
+        for name, value in (("running_mean", mean), ("running_var", var)):
+            current = self.need_attribute(layer, name, "BatchNorm2d")
+            array = np.array(value, dtype=self.array(current).dtype)
+            setattr(layer, name, self.tensor(array) if isinstance(current, self.Tensor)
+                    else array)
+
+    def running_stats(self, layer: Any) -> tuple[np.ndarray, np.ndarray]:
+        return (self.array(self.need_attribute(layer, "running_mean", "BatchNorm2d")),
+                self.array(self.need_attribute(layer, "running_var", "BatchNorm2d")))
+
     @staticmethod
-    def with_params(module: Any, **params: Any) -> Any:
-        """Replace a module's parameters by the given target tensors (e.g. weight=, bias=)."""
+    def param_attribute(module: Any, name: str) -> str:
+        """Where a module keeps the parameter torch calls ``name``: the same name, or
+        upstream's (``gamma`` and ``beta`` for a norm's ``weight`` and ``bias``)."""
+        own = vars(module)
+        if name in own or _PARAM_ALIASES.get(name) not in own:
+            return name
+        return _PARAM_ALIASES[name]
+
+    def param(self, module: Any, name: str) -> Any:
+        """A module's parameter by torch's name (see :meth:`param_attribute`)."""
+        return getattr(module, self.param_attribute(module, name))
+
+    def with_params(self, module: Any, **params: Any) -> Any:
+        """Replace a module's parameters by the given target tensors (e.g. weight=, bias=),
+        under the names the module uses for them."""
         for name, value in params.items():
-            setattr(module, name, value)
+            setattr(module, self.param_attribute(module, name), value)
         return module
+
+    # ------------------------------------------------------------------ attention
+    @functools.cached_property
+    def mask_blocks_on_one(self) -> bool:
+        """Which attention-mask value means "blocked", found by asking the target: with two
+        keys of values 0 and 1, a mask of 1 on the first key only attends to it (output 0)
+        under upstream's convention (1 = may attend), to the second under the other."""
+        attend = self.need("scaled_dot_product_attention")
+        zeros = self.tensor(np.zeros((1, 2, 1), np.float32))
+        values = self.tensor(np.array([[[0.0], [1.0]]], np.float32))
+        first = self.tensor(np.array([[[1.0, 0.0], [1.0, 0.0]]], np.float32))
+        out = attend(zeros, zeros, values, first)
+        return float(self.array(out[0] if isinstance(out, tuple) else out)[0, 0, 0]) > 0.5
+
+    def attention_mask(self, allowed: np.ndarray | None) -> Any:
+        """A mask Tensor in the target's convention for the boolean ``allowed`` (True where a
+        query may attend), or None."""
+        if allowed is None:
+            return None
+        blocked = self.mask_blocks_on_one
+        return self.tensor(np.where(allowed, not blocked, blocked).astype(np.float32))
+
+    def attend(self, q: Any, k: Any, v: Any, allowed: np.ndarray | None) -> tuple[Any, Any]:
+        """``scaled_dot_product_attention(Q, K, V[, mask])`` as (output, weights)."""
+        attend = self.need("scaled_dot_product_attention")
+        mask = self.attention_mask(allowed)
+        out = attend(q, k, v) if mask is None else attend(q, k, v, mask)
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise lacks("core.attention.scaled_dot_product_attention returning "
+                        "(output, weights)")
+        return out
+
+    def multi_head_attention(self, x: Any, params: Sequence[Any], num_heads: int,
+                             allowed: np.ndarray | None, module: Any = None) -> Any:
+        """Self-attention of ``x`` by a MultiHeadAttention holding ``params`` (q, k, v, out
+        projections' weight and bias, in that order)."""
+        embed = self.array(x).shape[-1]
+        mha = module if module is not None else self.make("MultiHeadAttention", embed,
+                                                          num_heads)
+        self.load_attention(mha, params)
+        mask = self.attention_mask(allowed)
+        return mha(x) if mask is None else mha(x, mask)
+
+    def load_attention(self, mha: Any, params: Sequence[Any]) -> None:
+        for i, name in enumerate(("q_proj", "k_proj", "v_proj", "out_proj")):
+            projection = self.need_attribute(mha, name, f"MultiHeadAttention.{name}")
+            self.with_params(projection, weight=params[2 * i], bias=params[2 * i + 1])
+
+    def load_mlp(self, mlp: Any, params: Sequence[Any]) -> None:
+        """An MLP's two Linears (``linear1``, ``linear2``) take ``params`` (w1, b1, w2, b2)."""
+        for i, name in enumerate(("linear1", "linear2")):
+            linear = self.need_attribute(mlp, name, f"MLP.{name}")
+            self.with_params(linear, weight=params[2 * i], bias=params[2 * i + 1])
 
     # ------------------------------------------------------------------ schedules
     def schedule_lr(self, schedule: Any, epoch: float) -> float:
@@ -368,6 +448,9 @@ class Target:
         lr = self.schedule_lr(schedule, epoch)
         optimizer.lr = lr
         return lr
+
+
+_PARAM_ALIASES = {"weight": "gamma", "bias": "beta"}  # torch's name -> upstream's (norms)
 
 
 class _Holder:

@@ -72,3 +72,12 @@ def tolerance_for(dtype: np.dtype | type) -> Tolerance:
 def training_tolerance(dtype: np.dtype | type) -> Tolerance:
     """For multi-step training trajectories computed in ``dtype``."""
     return TRAINING[np.dtype(dtype)]
+
+
+
+# A whole transformer block chains two LayerNorms, a softmax, GELU and seven matmuls, and in
+# float32 their rounding compounds. Measured (300 samples of the transformer_block strategy):
+# torch's own float32 gradients stray from its float64 ones by up to 5.2x the float32
+# tolerance above; the target is held to 5x, on top of the slack every ill-conditioned
+# entry gets (checks.float32_slack). A real bug is off by 1e-1, not 1e-4.
+BLOCK_FLOAT32 = Tolerance(rtol=1e-4, atol=1e-4)

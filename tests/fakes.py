@@ -6,7 +6,8 @@ It starts as a copy of the bundled package, reshaped the way upstream TinyTorch 
 an ndarray, ``enable_autograd()`` to call before ``backward`` exists, ``clip_grad_norm`` and
 ``CosineSchedule`` in ``core.training``, the DataLoader in ``data.loader``, ``Dropout.forward(x,
 training=True)``, no ``Sequential``, no ``no_grad``, and constructors without PyTorch's optional
-arguments. Then, for the other fakes, named defects are planted (``BUGS``): behavioural bugs the
+arguments, norms whose parameters are ``gamma`` and ``beta``, attention without a ``causal``
+flag. Then, for the other fakes, named defects are planted (``BUGS``): behavioural bugs the
 suite must find, and a hang, an exception and a NaN that must end the run in bounded time.
 Fixtures only: nothing here ships.
 """
@@ -145,6 +146,36 @@ optimizers.SGD, optimizers.Adam, optimizers.AdamW = SGD, Adam, AdamW
 loader.DataLoader = DataLoader
 for _name in ("clip_grad_value", "clip_grad_norm_", "WarmupCosineSchedule", "CheckpointError"):
     delattr(training, _name)
+
+# the text stack as upstream writes it: norms keep gamma and beta; attention has no causal flag
+from tinytorch.core import attention, spatial, transformer
+
+
+def _upstream_names(cls):
+    class Norm(cls):
+        weight = property(lambda self: self.gamma, lambda self, v: setattr(self, "gamma", v))
+        bias = property(lambda self: self.beta, lambda self, v: setattr(self, "beta", v))
+
+    Norm.__name__ = cls.__name__
+    return Norm
+
+
+transformer.LayerNorm = _upstream_names(transformer.LayerNorm)
+spatial.BatchNorm2d = _upstream_names(spatial.BatchNorm2d)
+_sdpa = attention.scaled_dot_product_attention
+
+
+def scaled_dot_product_attention(Q, K, V, mask=None, **_internal):  # the package's own calls
+    return _sdpa(Q, K, V, mask, **_internal)
+
+
+class MultiHeadAttention(attention.MultiHeadAttention):
+    def forward(self, x, mask=None):
+        return super().forward(x, mask)
+
+
+attention.scaled_dot_product_attention = scaled_dot_product_attention
+attention.MultiHeadAttention = transformer.MultiHeadAttention = MultiHeadAttention
 '''
 
 # Planted defects, each a patch applied after the upstream shape.

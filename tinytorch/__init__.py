@@ -20,10 +20,15 @@ from tinytorch.core.activations import (
     softmax,
     tanh,
 )
+from tinytorch.core.attention import (
+    MultiHeadAttention,
+    create_causal_mask,
+    scaled_dot_product_attention,
+)
 from tinytorch.core.autograd import Function, enable_grad, is_grad_enabled, no_grad
 from tinytorch.core.clipping import clip_grad_norm, clip_grad_value
 from tinytorch.core.dataloader import DataLoader, Dataset, TensorDataset
-from tinytorch.core.embeddings import Embedding
+from tinytorch.core.embeddings import Embedding, PositionalEncoding, create_sinusoidal_embeddings
 from tinytorch.core.layers import Dropout, Linear, Module, Sequential
 from tinytorch.core.losses import (
     BCEWithLogitsLoss,
@@ -33,7 +38,7 @@ from tinytorch.core.losses import (
 )
 from tinytorch.core.optimizers import SGD, Adam, AdamW, Optimizer
 from tinytorch.core.schedules import CosineSchedule, WarmupCosineSchedule
-from tinytorch.core.spatial import AvgPool2d, Conv2d, Flatten, MaxPool2d
+from tinytorch.core.spatial import AvgPool2d, BatchNorm2d, Conv2d, Flatten, MaxPool2d
 from tinytorch.core.tensor import (
     Tensor,
     concatenate,
@@ -44,13 +49,17 @@ from tinytorch.core.tensor import (
     stack,
     where,
 )
+from tinytorch.core.tokenization import BPETokenizer, CharTokenizer, Tokenizer
 from tinytorch.core.training import CheckpointError, Trainer
-from tinytorch.core.transformer import LayerNorm
+from tinytorch.core.transformer import GPT, MLP, LayerNorm, TransformerBlock
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AvgPool2d", "Conv2d", "Embedding", "Flatten", "LayerNorm", "MaxPool2d",
+    "BPETokenizer", "CharTokenizer", "GPT", "MLP", "MultiHeadAttention", "PositionalEncoding",
+    "Tokenizer", "TransformerBlock", "create_causal_mask", "create_sinusoidal_embeddings",
+    "scaled_dot_product_attention",
+    "AvgPool2d", "BatchNorm2d", "Conv2d", "Embedding", "Flatten", "LayerNorm", "MaxPool2d",
     "SGD", "Adam", "AdamW", "CheckpointError", "CosineSchedule", "DataLoader", "Dataset",
     "Optimizer", "TensorDataset", "Trainer", "WarmupCosineSchedule", "clip_grad_norm",
     "clip_grad_value",

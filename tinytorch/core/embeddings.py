@@ -54,3 +54,39 @@ class Embedding(Module):
 
     def forward(self, ids: Any) -> Tensor:
         return EmbeddingFunction.apply(self.weight, ids=token_ids(ids, self.vocab_size))
+
+
+class PositionalEncoding(Module):
+    """Learned positions: adds row ``t`` of ``position_embeddings`` (max_seq_len, embed_dim)
+    to position ``t`` of a (batch, seq, embed_dim) input."""
+
+    def __init__(self, max_seq_len: int, embed_dim: int) -> None:
+        for name, size in (("max_seq_len", max_seq_len), ("embed_dim", embed_dim)):
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+                raise ValueError(f"PositionalEncoding: {name} must be a positive int, "
+                                 f"got {size!r}")
+        self.max_seq_len, self.embed_dim = int(max_seq_len), int(embed_dim)
+        limit = np.sqrt(2.0 / self.embed_dim)
+        self.position_embeddings = Tensor(
+            np.random.uniform(-limit, limit, (self.max_seq_len, self.embed_dim))
+            .astype(np.float32), requires_grad=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 3 or x.shape[2] != self.embed_dim:
+            raise ValueError(f"PositionalEncoding expects input (batch, seq, {self.embed_dim}), "
+                             f"got shape {x.shape}")
+        if x.shape[1] > self.max_seq_len:
+            raise ValueError(f"PositionalEncoding: sequence length {x.shape[1]} exceeds "
+                             f"max_seq_len {self.max_seq_len}")
+        return x + self.position_embeddings[: x.shape[1]]
+
+
+def create_sinusoidal_embeddings(max_seq_len: int, embed_dim: int) -> Tensor:
+    """The fixed encodings of "Attention is all you need": even dims ``sin(p w_i)``, odd
+    dims ``cos(p w_i)``, with ``w_i = 10000 ** (-2i / embed_dim)`` for the pair ``i``."""
+    positions = np.arange(max_seq_len, dtype=np.float64)[:, None]
+    rates = np.exp(-np.log(10000.0) * np.arange(0, embed_dim, 2) / embed_dim)
+    table = np.zeros((max_seq_len, embed_dim))
+    table[:, 0::2] = np.sin(positions * rates)
+    table[:, 1::2] = np.cos(positions * rates[: embed_dim // 2])
+    return Tensor(table.astype(np.float32))

@@ -1,4 +1,4 @@
-"""Spatial layers on NCHW images: Conv2d, MaxPool2d, AvgPool2d, Flatten (upstream's
+"""Spatial layers on NCHW images: Conv2d, MaxPool2d, AvgPool2d, Flatten, BatchNorm2d (upstream's
 ``tinytorch.core.spatial``).
 
 Vectorised, not nested loops: every layer views its (padded) input as windows with
@@ -154,6 +154,34 @@ class AvgPool2dFunction(_PoolFunction):
         return (_scatter_windows(grad_windows, self.padded_shape, stride, (1, 1), padding),)
 
 
+class BatchNorm2dFunction(Function):
+    """Per-channel normalisation over (N, H, W). In training the statistics are the batch's,
+    so the backward goes through the mean and the variance (as LayerNorm's, over other axes);
+    in evaluation they are constants and the backward is a per-channel scale."""
+
+    axes = (0, 2, 3)
+
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        # the statistics in the input's dtype: float32 running statistics must not round a
+        # float64 evaluation to float32 precision
+        mean, variance = (self.params[k].astype(x.dtype, copy=False) for k in ("mean", "variance"))
+        self.inv_std = 1.0 / np.sqrt(variance.reshape(1, -1, 1, 1) + self.params["eps"])
+        self.normed = (x - mean.reshape(1, -1, 1, 1)) * self.inv_std
+        self.weight = weight.reshape(1, -1, 1, 1)
+        return (self.normed * self.weight + bias.reshape(1, -1, 1, 1)).astype(x.dtype,
+                                                                              copy=False)
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        g = grad * self.weight
+        if self.params["batch_statistics"]:
+            mean_g = g.mean(axis=self.axes, keepdims=True)
+            mean_gy = (g * self.normed).mean(axis=self.axes, keepdims=True)
+            grad_x = self.inv_std * (g - mean_g - self.normed * mean_gy)
+        else:
+            grad_x = self.inv_std * g
+        return grad_x, (grad * self.normed).sum(axis=self.axes), grad.sum(axis=self.axes)
+
+
 # ----------------------------------------------------------------------------- modules
 
 
@@ -225,3 +253,48 @@ class Flatten(Module):
                              f"{self.end_dim} for a {x.ndim}-D input")
         shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
         return x.reshape(shape)
+
+
+class BatchNorm2d(Module):
+    """Batch normalisation of NCHW input per channel, with torch's conventions: training
+    normalises by the batch's mean and biased variance and moves the running statistics by
+    ``momentum`` (the running variance takes the *unbiased* batch variance); evaluation
+    normalises by the running statistics. ``weight`` ones and ``bias`` zeros at first."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
+        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
+                or num_features < 1:
+            raise ValueError(f"BatchNorm2d: num_features must be a positive int, got "
+                             f"{num_features!r}")
+        if not eps > 0:
+            raise ValueError(f"BatchNorm2d: eps must be positive, got {eps!r}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNorm2d: momentum must be in [0, 1], got {momentum!r}")
+        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        self.weight = Tensor(np.ones(self.num_features, np.float32), requires_grad=True)
+        self.bias = Tensor(np.zeros(self.num_features, np.float32), requires_grad=True)
+        self.running_mean = np.zeros(self.num_features, np.float32)
+        self.running_var = np.ones(self.num_features, np.float32)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm2d({self.num_features}) expects input of shape "
+                             f"(batch, {self.num_features}, height, width), got {x.shape}")
+        if not self.training:
+            return BatchNorm2dFunction.apply(x, self.weight, self.bias, eps=self.eps,
+                                             mean=self.running_mean,
+                                             variance=self.running_var,
+                                             batch_statistics=False)
+        count = x.shape[0] * x.shape[2] * x.shape[3]
+        if count < 2:
+            raise ValueError(f"BatchNorm2d: training needs more than one value per channel, "
+                             f"got input of shape {x.shape}")
+        mean = x.data.mean(axis=(0, 2, 3))
+        variance = x.data.var(axis=(0, 2, 3))
+        m = self.momentum
+        self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(
+            self.running_mean.dtype)
+        self.running_var = ((1 - m) * self.running_var + m * variance * count / (count - 1)
+                            ).astype(self.running_var.dtype)
+        return BatchNorm2dFunction.apply(x, self.weight, self.bias, eps=self.eps, mean=mean,
+                                         variance=variance, batch_statistics=True)

@@ -1,0 +1,100 @@
+"""The attention and model catalog: masks, scaling, softmax axes, head layout, and a bug
+hidden in one module of a deep model (the divergence report must name that module)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from properties.mutation import module as _m
+from properties.mutation import mutant
+
+
+def _mask_allowing_the_future(orig: Any) -> Any:
+    def create(seq_len: int) -> Any:
+        return orig(seq_len) * 0 + 1  # every key open: the future leaks into the past
+
+    return create
+
+
+mutant("causal_mask_allows_the_future", "models",
+       "create_causal_mask opens every key, so position t attends to tokens after t",
+       attention__create_causal_mask=_mask_allowing_the_future,
+       transformer__create_causal_mask=_mask_allowing_the_future)
+
+
+def _mask_blocking_the_present(orig: Any) -> Any:
+    def create(seq_len: int) -> Any:
+        mask = orig(seq_len)
+        strict = np.tril(np.ones((1, seq_len, seq_len), np.float32), k=-1)
+        strict[..., 0, 0] = 1.0  # the first query keeps one key (else its row has no softmax)
+        return type(mask)(strict)
+
+    return create
+
+
+mutant("causal_mask_blocks_the_present", "models",
+       "create_causal_mask blocks the diagonal: position t attends only to tokens before t",
+       attention__create_causal_mask=_mask_blocking_the_present,
+       transformer__create_causal_mask=_mask_blocking_the_present)
+
+
+def _softmax_over_queries(orig: Any) -> Any:
+    def softmax(x: Any, dim: int = -1) -> Any:
+        return orig(x, -2)  # normalises each key's column, not each query's row
+
+    return softmax
+
+
+mutant("attention_softmax_wrong_axis", "op:attention or multi_head_attention",
+       "attention normalises its scores over the queries (dim -2) instead of the keys",
+       attention__softmax=_softmax_over_queries)
+
+
+def _unscaled(orig: Any) -> Any:
+    def attend(Q: Any, K: Any, V: Any, mask: Any = None, causal: bool = False) -> Any:
+        return orig(Q * float(np.sqrt(Q.shape[-1])), K, V, mask, causal)  # cancels 1/sqrt(d)
+
+    return attend
+
+
+mutant("attention_without_scaling", "op:attention or multi_head_attention",
+       "attention scores are Q K^T, without the 1/sqrt(d) scaling",
+       attention__scaled_dot_product_attention=_unscaled)
+
+
+def _split_heads_transposed(orig: Any) -> Any:
+    def split(self: Any, x: Any) -> Any:
+        batch, seq, _ = x.shape  # (B, T, d, H): heads interleaved, merged back as (B, T, H, d)
+        return x.reshape(batch, seq, self.head_dim, self.num_heads).permute(0, 3, 1, 2)
+
+    return split
+
+
+mutant("heads_split_and_merged_differently", "op:multi_head_attention",
+       "MultiHeadAttention splits the embedding as (d, heads) but merges it as (heads, d)",
+       attention__MultiHeadAttention___split=_split_heads_transposed)
+
+
+def _one_layer_norm_broken(orig: Any) -> Any:
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        orig(self, *args, **kwargs)
+        if len(self.blocks) >= 2:
+            norm = self.blocks[1].ln1
+            function = _m("transformer").LayerNormFunction
+
+            class ConstantStats(function):  # type: ignore[misc, valid-type]
+                def backward(self, grad: np.ndarray) -> tuple[np.ndarray, ...]:
+                    _, grad_w, grad_b = super().backward(grad)
+                    return grad * self.weight * self.inv_std, grad_w, grad_b
+
+            norm.forward = lambda x: ConstantStats.apply(x, norm.weight, norm.bias,
+                                                         eps=norm.eps)
+
+    return init
+
+
+mutant("layer_norm_backward_bug_in_block_2", "models",
+       "in block 2 of a GPT only, ln1's backward treats the mean and variance as constants",
+       **{"transformer.GPT.__init__": _one_layer_norm_broken})
