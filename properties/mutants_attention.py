@@ -98,3 +98,30 @@ def _one_layer_norm_broken(orig: Any) -> Any:
 mutant("layer_norm_backward_bug_in_block_2", "models",
        "in block 2 of a GPT only, ln1's backward treats the mean and variance as constants",
        **{"transformer.GPT.__init__": _one_layer_norm_broken})
+
+
+def _masked_by_default(orig: Any) -> Any:
+    def forward(self: Any, x: Any, mask: Any = None, causal: bool = False) -> Any:
+        return orig(self, x, mask, causal=causal or mask is None)  # no mask means causal
+
+    return forward
+
+
+mutant("attention_causal_by_default", "models",
+       "MultiHeadAttention without a mask attends causally instead of to every position",
+       attention__MultiHeadAttention__forward=_masked_by_default)
+
+
+def _layer_norm_uncentred(orig: Any) -> Any:
+    def forward(self: Any, x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        out = orig(self, x, weight, bias)
+        axes = self.axes  # RMS normalisation: the row's mean is never subtracted
+        self.normed = x / np.sqrt((x * x).mean(axis=axes, keepdims=True) + self.params["eps"])
+        return (self.normed * weight + bias).astype(out.dtype)
+
+    return forward
+
+
+mutant("layer_norm_without_centering", "models",
+       "LayerNorm divides by the root mean square without subtracting the row's mean",
+       transformer__LayerNormFunction__forward=_layer_norm_uncentred)

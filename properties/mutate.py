@@ -51,7 +51,7 @@ COMPONENT_TESTS: dict[str, list[str]] = {
                  "or [mse_loss] or [getitem] or [div]"],
     "layers": ["tests/test_layers.py"],
     "spatial": ["tests/test_spatial.py"],
-    "models": ["tests/test_models.py"],
+    "models": ["tests/test_models.py", "tests/test_text_laws.py"],
     "tokenizers": ["tests/test_tokenizers.py"],
     "tensor": ["tests/test_tensor_api.py"],
     "errors": ["tests/test_errors.py"],
