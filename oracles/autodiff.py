@@ -39,15 +39,16 @@ def vjp(
     arrays: Sequence[np.ndarray],
     upstream: np.ndarray,
     wrt: Sequence[int],
-    dtype: torch.dtype = REFERENCE_DTYPE,
+    precision: Any = np.float64,
     **kwargs: Any,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Value of ``fn`` and the gradients of ``sum(upstream * fn(...))`` w.r.t. each
-    ``arrays[i]`` with i in ``wrt``, computed in ``dtype`` (float64 unless asked: float32
+    ``arrays[i]`` with i in ``wrt``, computed in ``precision`` (float64 unless asked: float32
     measures how far torch's own float32 run strays at these inputs).
 
     An input that does not influence the output gets a zero gradient, as TinyTorch reports.
     """
+    dtype = torch.float32 if np.dtype(precision) == np.float32 else REFERENCE_DTYPE
     inputs = [to_torch(a, requires_grad=i in wrt, dtype=dtype) for i, a in enumerate(arrays)]
     out = fn(*inputs, **kwargs)
     leaves = [inputs[i] for i in wrt]

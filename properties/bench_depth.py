@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-import torch
 
 from oracles import models as twins
+from oracles import twin_runs
 from properties import target
 from properties.models import GPTCase, build_gpt
 
@@ -54,17 +54,14 @@ def _passes(case: GPTCase, dtype: type) -> tuple[Callable[[], None], Callable[[]
     """Forward + backward of the target's GPT and of its float32 torch twin."""
     tt = target.get()
     model = build_gpt(case, dtype)
-    twin = twins.GPT(case.params, case.layers, case.heads).float()
     ids = tt.tensor(case.ids.astype(np.float32))
     upstream = case.upstream.astype(dtype)
 
     def target_backward() -> None:
         tt.backward(model(ids), upstream)
 
-    def torch_backward() -> None:
-        twin(torch.from_numpy(case.ids)).backward(torch.from_numpy(upstream))
-
-    return target_backward, torch_backward
+    twin = twins.GPT(case.params, case.layers, case.heads)
+    return target_backward, twin_runs.float32_pass(twin, case.ids, upstream)
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ import functools
 from typing import Any
 
 import numpy as np
-import torch
 from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
 
@@ -118,7 +117,7 @@ def float32_slack(op: OpInfo, sample: Sample, upstream: np.ndarray | None = None
         upstream = np.zeros(oracle_forward(op, sample).shape)
     out64, grads64 = autodiff.vjp(op.oracle, sample.arrays, upstream, wrt, **sample.kwargs)
     out32, grads32 = autodiff.vjp(op.oracle, sample.arrays, upstream, wrt,
-                                  dtype=torch.float32, **sample.kwargs)
+                                  precision=np.float32, **sample.kwargs)
     drift = [np.max(np.abs(a.astype(np.float64) - b), initial=0.0)
              for a, b in zip([out32, *grads32], [out64, *grads64])]
     return [SLACK_FACTOR * d for d in drift]

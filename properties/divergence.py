@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
+from oracles import twin_runs
 from properties import target
 from properties.report import Mismatch
 from properties.tolerances import Tolerance
@@ -39,10 +39,15 @@ class Stage:
     kind: str
     params: tuple[str, ...] = ()
     call: Callable[[Any, Any], Any] = lambda module, x: module(x)
-    twin_call: Callable[[Any, torch.Tensor], torch.Tensor] = lambda module, x: module(x)
+    twin_mask: Any = None  # how the twin's module is called: see oracles.twin_runs
     leaf: bool = True
     ids: bool = False  # the input is token ids: no input gradient
     layout: Callable[[str, np.ndarray], np.ndarray] = field(default=lambda name, a: a)
+    twin_path: str | None = None  # where the twin keeps it, if not at ``path``
+
+    @property
+    def in_twin(self) -> str:
+        return self.path if self.twin_path is None else self.twin_path
 
 
 @dataclass
@@ -75,83 +80,49 @@ def resolve(model: Any, path: str) -> Any:
     return model
 
 
-def record(twin: torch.nn.Module, stages: Sequence[Stage], run: Callable[[], torch.Tensor],
-           upstream: np.ndarray) -> tuple[list[str], dict[str, tuple[torch.Tensor, Any]]]:
-    """Run the twin with hooks; returns the order in which the staged modules finished and,
-    per module, (its input, its output gradient)."""
-    order: list[str] = []
-    seen: dict[str, Any] = {}
-    handles = []
-    for stage in stages:
-        def hook(module: Any, args: Any, output: torch.Tensor, path: str = stage.path) -> None:
-            order.append(path)
-            if output.requires_grad:
-                output.retain_grad()
-            seen[path] = (args[0].detach().clone(), output)
-
-        handles.append(twin.get_submodule(stage.path).register_forward_hook(hook))
-    try:
-        out = run()
-        out.backward(torch.from_numpy(np.asarray(upstream, dtype=np.float64)))
-    finally:
-        for h in handles:
-            h.remove()
-    return order, {path: (inp, None if out.grad is None else out.grad.detach().clone())
-                   for path, (inp, out) in seen.items()}
-
-
-def _twin_alone(stage: Stage, twin: torch.nn.Module, x: torch.Tensor,
-                grad_out: torch.Tensor | None) -> tuple[torch.Tensor, list[Any]]:
-    module = twin.get_submodule(stage.path)
-    x = x.clone().requires_grad_(not stage.ids)
-    out = stage.twin_call(module, x)
-    if grad_out is None:
-        return out.detach(), []
-    params = [getattr(module, name) for name in stage.params]
-    leaves = ([x] if not stage.ids else []) + params
-    grads = torch.autograd.grad(out, leaves, grad_out, allow_unused=True) if leaves else []
-    return out.detach(), [None if g is None else g.numpy() for g in grads]
-
-
-def first_divergence(model: Any, twin: torch.nn.Module, stages: Sequence[Stage],
-                     run_twin: Callable[[], torch.Tensor], upstream: np.ndarray,
-                     tol: Tolerance) -> Divergence | None:
-    """The first module of ``model`` (the target's) that differs from its twin, forward
-    first, then backward; None if every module agrees on its own."""
+def first_divergence(model: Any, twin: Any, stages: Sequence[Stage], x: np.ndarray,
+                     upstream: np.ndarray, tol: Tolerance, mask: Any = None
+                     ) -> Divergence | None:
+    """The first module of ``model`` (the target's) that differs from ``twin`` (run on ``x``
+    with ``mask``, its output's gradient ``upstream``), forward first, then backward; None
+    if every module agrees on its own."""
     tt = target.get()
     dtype = tt.compute_dtype()
-    order, seen = record(twin, stages, run_twin, upstream)
-    by_path = {s.path: s for s in stages}
-    done = [by_path[p] for p in dict.fromkeys(order)]  # each module once, first finish
+    order, seen = twin_runs.record(twin, [s.in_twin for s in stages], x, upstream, mask)
+    by_twin = {s.in_twin: s for s in stages}
+    done = [by_twin[p] for p in dict.fromkeys(order)]  # each module once, first finish
     forward_order = [s for s in done if s.leaf] + [s for s in done if not s.leaf]
     backward_order = [s for s in reversed(done) if s.leaf] + \
         [s for s in reversed(done) if not s.leaf]
 
-    def target_input(stage: Stage, x: torch.Tensor, grad: bool) -> Any:
-        array = x.numpy()
+    def target_input(stage: Stage, array: np.ndarray, grad: bool) -> Any:
         if stage.ids:
             return tt.tensor(array.astype(np.float32))
         return tt.tensor(array.astype(dtype), requires_grad=grad)
 
+    def alone(stage: Stage, inp: np.ndarray, grad_out: Any) -> tuple[np.ndarray, list]:
+        return twin_runs.alone(twin, stage.in_twin, inp, stage.twin_mask, stage.ids,
+                               stage.params, grad_out)
+
     for stage in forward_order:
-        x, _ = seen[stage.path]
-        want, _ = _twin_alone(stage, twin, x, None)
-        got = tt.array(stage.call(resolve(model, stage.path), target_input(stage, x, False)))
-        m = Mismatch(got, want.numpy(), tol)
+        inp, _ = seen[stage.in_twin]
+        want, _ = alone(stage, inp, None)
+        got = tt.array(stage.call(resolve(model, stage.path), target_input(stage, inp, False)))
+        m = Mismatch(got, want, tol)
         if got.shape != tuple(want.shape) or m.bad.any():
-            return Divergence(stage, "forward", "output", tuple(want.shape), tuple(x.shape), m)
+            return Divergence(stage, "forward", "output", want.shape, inp.shape, m)
 
     for stage in backward_order:
-        x, grad_out = seen[stage.path]
+        inp, grad_out = seen[stage.in_twin]
         if grad_out is None:
             continue
         module = resolve(model, stage.path)
         params = [tt.param(module, name) for name in stage.params]
         for p in params:
             tt.set_grad(p, None)
-        xt = target_input(stage, x, True)
-        tt.backward(stage.call(module, xt), grad_out.numpy().astype(dtype))
-        _, wants = _twin_alone(stage, twin, x, grad_out)
+        xt = target_input(stage, inp, True)
+        tt.backward(stage.call(module, xt), grad_out.astype(dtype))
+        _, wants = alone(stage, inp, grad_out)
         items = ([] if stage.ids else [("input gradient", tt.grad(xt))]) + \
             [(f"gradient of {name}", tt.grad(p)) for name, p in zip(stage.params, params)]
         for (item, got), want in zip(items, wants):
@@ -162,5 +133,5 @@ def first_divergence(model: Any, twin: torch.nn.Module, stages: Sequence[Stage],
             got = np.zeros(want.shape) if got is None else got
             m = Mismatch(got, want, tol)
             if got.shape != want.shape or m.bad.any():
-                return Divergence(stage, "backward", item, tuple(want.shape), tuple(x.shape), m)
+                return Divergence(stage, "backward", item, want.shape, inp.shape, m)
     return None

@@ -13,8 +13,10 @@ import numpy as np
 
 from oracles import autodiff
 from oracles import nn as onn
+from oracles.twin_runs import WithMSE
 from properties import target
 from properties.checks import run
+from properties.divergence import Stage, first_divergence, resolve
 from properties.networks import (  # noqa: F401 (paired: for repro scripts)
     Weights,
     build_mlp,
@@ -174,10 +176,28 @@ def check_mlp_gradients_match_torch(widths: Sequence[int], activation: str, x: n
                                                       tol).ok):
             fail("mlp", "gradient flow", f"{name} received no gradient (torch's is non-zero): "
                  "the chain is broken here", sample, replay_call=replay)
-    for name, reference in want.items():
-        assert_close(got[name], reference, tol, op_name="mlp", check="gradient flow",
-                     sample=sample, what=f"gradient of {name} differs from the torch twin",
-                     replay_call=replay)
+    try:
+        for name, reference in want.items():
+            assert_close(got[name], reference, tol, op_name="mlp", check="gradient flow",
+                         sample=sample, what=f"gradient of {name} differs from the torch twin",
+                         replay_call=replay)
+    except AssertionError as mismatch:
+        located = locate_in_mlp(model, twin, x, y, tol, len(mlp_layout(len(widths) - 1,
+                                                                      activation)))
+        if located is None:
+            raise
+        fail("mlp", "gradient flow", f"{located}", sample, replay_call=replay,
+             detail=str(mismatch)[-1500:])
+
+
+def locate_in_mlp(model: Any, twin: Any, x: np.ndarray, y: np.ndarray, tol: Any,
+                  depth: int) -> Any:
+    """The first layer of an MLP that differs from torch's alone (divergence report)."""
+    names = [type(resolve(model, f"layers.{i}")).__name__ for i in range(depth)]
+    stages = [Stage(f"layers.{i}", kind, ("weight", "bias") if kind == "Linear" else (),
+                    layout=lambda name, a: a.T if name == "weight" else a,
+                    twin_path=f"net.{i}") for i, kind in enumerate(names)]
+    return first_divergence(model, WithMSE(twin, y), stages, x, np.ones(1), tol)
 
 
 def check_batch_mean_is_mean_of_per_sample(widths: Sequence[int], loss_name: str,

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from oracles import models as twins
+from oracles import twin_runs
 from properties import strategies as S
 from properties import target
 from properties.divergence import Stage, first_divergence, resolve
@@ -70,9 +70,6 @@ def gpt_stages(layers: int) -> list[Stage]:
         seq = tt.array(x).shape[1]
         return module(x, tt.attention_mask(np.tril(np.ones((seq, seq), dtype=bool))))
 
-    def twin_masked(module: Any, x: torch.Tensor) -> torch.Tensor:
-        return module(x, twins.causal(x.shape[1]))
-
     linear, norm = ("weight", "bias"), ("weight", "bias")
     stages = [Stage("token_embedding", "Embedding", ("weight",), ids=True),
               Stage("position_embedding", "Embedding", ("weight",), ids=True)]
@@ -81,14 +78,14 @@ def gpt_stages(layers: int) -> list[Stage]:
         stages += [Stage(f"{b}.ln1", "LayerNorm", norm)]
         stages += [Stage(f"{b}.attention.{p}", "Linear", linear)
                    for p in ("q_proj", "k_proj", "v_proj", "out_proj")]
-        stages += [Stage(f"{b}.attention", "MultiHeadAttention", (), masked, twin_masked,
+        stages += [Stage(f"{b}.attention", "MultiHeadAttention", (), masked, "causal",
                          leaf=False),
                    Stage(f"{b}.ln2", "LayerNorm", norm),
                    Stage(f"{b}.mlp.linear1", "Linear", linear),
                    Stage(f"{b}.mlp.gelu", "GELU"),
                    Stage(f"{b}.mlp.linear2", "Linear", linear),
                    Stage(f"{b}.mlp", "MLP", leaf=False),
-                   Stage(b, "TransformerBlock", (), masked, twin_masked, leaf=False)]
+                   Stage(b, "TransformerBlock", (), masked, "causal", leaf=False)]
     return stages + [Stage("ln_f", "LayerNorm", norm), Stage("lm_head", "Linear", ("weight",))]
 
 
@@ -124,30 +121,25 @@ def model_tolerance(dtype: Any) -> Any:
     return BLOCK_FLOAT32 if np.dtype(dtype) == np.float32 else tolerance_for(dtype)
 
 
-def check_model_matches_twin(component: str, describe: str, model: Any, twin: torch.nn.Module,
+def check_model_matches_twin(component: str, describe: str, model: Any, twin: Any,
                              stages: list[Stage], run_target: Callable[[], Any],
-                             run_twin: Callable[[], torch.Tensor], upstream: np.ndarray,
-                             param_names: list[str], dtype: Any) -> None:
-    """Output and every parameter's gradient equal the twin's; otherwise fail naming the
-    first differing module (or, if each module agrees alone, the model's own wiring)."""
+                             x: np.ndarray, upstream: np.ndarray, param_names: list[str],
+                             dtype: Any, mask: Any = None) -> None:
+    """Output and every parameter's gradient equal the twin's (run on ``x``, with ``mask``);
+    otherwise fail naming the first differing module (or, if each module agrees alone, the
+    model's own wiring)."""
     tt = target.get()
     tol = model_tolerance(dtype)
     out = run_target()
     tt.backward(out, upstream.astype(dtype))
     got = {"output": tt.array(out), **parameter_grads(model, param_names)}
-    twin_out = run_twin()
-    twin_out.backward(torch.from_numpy(upstream.astype(np.float64)))
-    named = dict(twin.named_parameters())
-    want = {"output": twin_out.detach().numpy(),
-            **{n: (np.zeros(tuple(named[n].shape)) if named[n].grad is None
-                   else named[n].grad.numpy()) for n in param_names}}
+    twin_out, twin_grads = twin_runs.output_and_grads(twin, x, upstream, param_names, mask)
     try:
-        assert_close(got, want, tol, op_name=component, check="model vs torch twin",
-                     what="the model's output or a parameter's gradient differs from torch's",
-                     sample=None)
+        assert_close(got, {"output": twin_out, **twin_grads}, tol, op_name=component,
+                     check="model vs torch twin", sample=None,
+                     what="the model's output or a parameter's gradient differs from torch's")
     except AssertionError as whole:
-        twin.zero_grad()
-        found = first_divergence(model, twin, stages, run_twin, upstream, tol)
+        found = first_divergence(model, twin, stages, x, upstream, tol, mask)
         where = str(found) if found else ("every module agrees with torch on its own: the "
                                           "model's wiring differs (residuals, masks, order)")
         fail(op_name=component, check="model vs torch twin", sample=None,
@@ -162,8 +154,7 @@ def check_gpt_matches_twin(case: GPTCase) -> None:
     ids = case.ids
     check_model_matches_twin(
         "gpt", case.describe(), model, twin, gpt_stages(case.layers),
-        lambda: model(tt.tensor(ids.astype(np.float32))),
-        lambda: twin(torch.from_numpy(ids.astype(np.int64))), case.upstream,
+        lambda: model(tt.tensor(ids.astype(np.float32))), ids, case.upstream,
         list(case.params), dtype)
 
 
@@ -253,5 +244,40 @@ def check_cnn_matches_twin(case: CNNCase) -> None:
                     in case.params else ()) for i, (kind, _) in enumerate(CNN_SPEC)]
     check_model_matches_twin(
         "cnn", case.describe(), model, twin, stages, lambda: model(tt.tensor(case.x.astype(dtype))),
-        lambda: twin(torch.from_numpy(case.x.astype(np.float64))), case.upstream,
-        list(case.params), dtype)
+        case.x, case.upstream, list(case.params), dtype)
+
+
+# ----------------------------------------------------------------------------- one block
+
+BLOCK_PARAMS = tuple(
+    [f"attention.{p}.{w}" for p in ("q_proj", "k_proj", "v_proj", "out_proj")
+     for w in ("weight", "bias")]
+    + ["ln1.weight", "ln1.bias", "ln2.weight", "ln2.bias", "mlp.linear1.weight",
+       "mlp.linear1.bias", "mlp.linear2.weight", "mlp.linear2.bias"])
+
+
+def check_block_matches_twin(sample: Any) -> None:
+    """A TransformerBlock (the registry's ``transformer_block`` sample: input, then its
+    sixteen parameters) against its twin, causal mask or none; a mismatch names the part."""
+    tt = target.get()
+    dtype = tt.compute_dtype()
+    x, *arrays = (a.astype(np.float64) for a in sample.arrays)
+    params = dict(zip(BLOCK_PARAMS, arrays))
+    heads, allowed = sample.kwargs["num_heads"], sample.kwargs["allowed"]
+    block = tt.make("TransformerBlock", x.shape[-1], heads)
+    load(block, params, dtype)
+    twin = twins.TransformerBlock(params, "", heads)
+    mask = tt.attention_mask(allowed)
+
+    def call(module: Any, inp: Any) -> Any:
+        return module(inp) if mask is None else module(inp, mask)
+
+    stages = [Stage(s.path[len("blocks.0."):], s.kind, s.params,
+                    s.call if s.leaf else call, None if s.leaf else allowed, s.leaf)
+              for s in gpt_stages(1) if s.path.startswith("blocks.0.")]
+    upstream = np.cos(np.arange(x.size)).reshape(x.shape)  # any generic output gradient
+    check_model_matches_twin(
+        "transformer_block", f"TransformerBlock(embed={x.shape[-1]}, heads={heads}, "
+        f"mask={'none' if allowed is None else 'causal'}) on input {x.shape}", block, twin,
+        stages, lambda: call(block, tt.tensor(x.astype(dtype))), x, upstream,
+        list(BLOCK_PARAMS), dtype, mask=allowed)

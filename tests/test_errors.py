@@ -174,6 +174,31 @@ CASES = [
                  IndexError, r"token id 5 is out of range", id="embedding-id-out-of-range"),
     pytest.param(lambda tt: tt.LayerNorm(4)(ones(tt, (2, 3))),
                  ValueError, r"last dims are \(4,\).*\(2, 3\)", id="layer-norm-wrong-width"),
+    pytest.param(lambda tt: tt.BatchNorm2d(2)(ones(tt, (1, 3, 2, 2))),  # torch: RuntimeError
+                 ValueError, r"\(batch, 2, height, width\).*\(1, 3, 2, 2\)",
+                 id="batch-norm-channel-mismatch"),
+    pytest.param(lambda tt: tt.BatchNorm2d(1)(ones(tt, (1, 1, 1, 1))),  # torch: ValueError
+                 ValueError, r"more than one value per channel", id="batch-norm-one-value"),
+    pytest.param(lambda tt: tt.MultiHeadAttention(6, 4),  # torch: AssertionError
+                 ValueError, r"embed_dim 6 is not divisible by num_heads 4",
+                 id="attention-heads-do-not-divide"),
+    pytest.param(lambda tt: tt.scaled_dot_product_attention(
+                     ones(tt, (2, 3)), ones(tt, (2, 3)), ones(tt, (2, 3)),
+                     tt.tensor(np.array([[1.0, 0.0], [0.0, 0.0]]))),
+                 ValueError, r"blocks every key", id="attention-row-fully-blocked"),
+    pytest.param(lambda tt: tt.scaled_dot_product_attention(
+                     ones(tt, (2, 3)), ones(tt, (4, 2)), ones(tt, (4, 2))),
+                 ValueError, r"share the last dim", id="attention-depths-differ"),
+    pytest.param(lambda tt: tt.PositionalEncoding(3, 2)(ones(tt, (1, 4, 2))),
+                 ValueError, r"sequence length 4 exceeds max_seq_len 3",
+                 id="positions-sequence-too-long"),
+    pytest.param(lambda tt: tt.GPT(5, 4, 1, 2, max_seq_len=3)(ones(tt, (1, 4))),
+                 ValueError, r"sequence length 4 exceeds max_seq_len 3",
+                 id="gpt-sequence-too-long"),
+    pytest.param(lambda tt: tt.GPT(5, 4, 1, 2)(tt.tensor(np.array([[1.0, 7.0]]))),
+                 IndexError, r"token id 7 is out of range", id="gpt-token-out-of-vocabulary"),
+    pytest.param(lambda tt: tt.CharTokenizer(["a", "b"]).decode([3]),
+                 IndexError, r"token id 3 is out of range", id="char-decode-unknown-id"),
     # ------------------------------------------------------------------ layers
     pytest.param(lambda tt: tt.Linear(3, 4)(ones(tt, (2, 5))),
                  ValueError, r"\b3\b.*\(2, 5\)", id="linear-wrong-input-width"),
@@ -562,6 +587,22 @@ WORDING = {
     'embedding-id-out-of-range': 'Embedding: token id 5 is out of range for a vocabulary of 5',
     'layer-norm-wrong-width':
         'LayerNorm((4,)) expects input whose last dims are (4,), got shape (2, 3)',
+    'batch-norm-channel-mismatch':
+        'BatchNorm2d(2) expects input of shape (batch, 2, height, width), got (1, 3, 2, 2)',
+    'batch-norm-one-value':
+        'BatchNorm2d: training needs more than one value per channel, got input of shape '
+        '(1, 1, 1, 1)',
+    'attention-heads-do-not-divide':
+        'MultiHeadAttention: embed_dim 6 is not divisible by num_heads 4',
+    'attention-row-fully-blocked': 'attention mask blocks every key for some query',
+    'attention-depths-differ':
+        'attention: Q (2, 3) and K (4, 2) must share the last dim, K and V (4, 2) the number '
+        'of keys',
+    'positions-sequence-too-long':
+        'PositionalEncoding: sequence length 4 exceeds max_seq_len 3',
+    'gpt-sequence-too-long': 'GPT: sequence length 4 exceeds max_seq_len 3',
+    'gpt-token-out-of-vocabulary': 'Embedding: token id 7 is out of range for a vocabulary of 5',
+    'char-decode-unknown-id': 'token id 3 is out of range for a vocabulary of 3',
     'cosine-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-negative-warmup': 'warmup_epochs must be >= 0, got -1',

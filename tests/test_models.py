@@ -5,9 +5,11 @@ mismatch names the first module that differs, forward or backward."""
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from oracles import models as twins
-from properties import models, mutation
+from properties import models, mutation, target
+from properties.registry import op_named
 
 
 @given(case=models.gpt_cases())
@@ -36,6 +38,7 @@ def _report_under(mutant):
     return str(failure.value)
 
 
+@pytest.mark.bundled_only  # the report's wording, on mutants of the bundled package
 def test_a_bug_in_one_layer_norm_of_block_2_is_reported_as_that_layer_norm():
     """The divergence report names the module, the direction and the item, not "parameter
     37 differs": every other module (ln1 of blocks 1 and 3 included) agrees on its own."""
@@ -44,8 +47,16 @@ def test_a_bug_in_one_layer_norm_of_block_2_is_reported_as_that_layer_norm():
         in message, message
 
 
+@pytest.mark.bundled_only
 def test_a_wiring_bug_is_reported_as_the_composite_that_holds_it():
     """Heads merged in the wrong order: each projection agrees alone, the attention does not."""
     message = _report_under("heads_split_and_merged_differently")
     assert "first differing module: blocks.0.attention (MultiHeadAttention), forward" \
         in message, message
+
+
+@given(data=st.data())
+def test_transformer_block_output_and_every_gradient_match_torch(data):
+    dtype = target.get().compute_dtype()
+    sample = data.draw(op_named("transformer_block").sample(dtype), label="block")
+    models.check_block_matches_twin(sample)
