@@ -20,8 +20,7 @@ def _mask_allowing_the_future(orig: Any) -> Any:
 
 mutant("causal_mask_allows_the_future", "models",
        "create_causal_mask opens every key, so position t attends to tokens after t",
-       attention__create_causal_mask=_mask_allowing_the_future,
-       transformer__create_causal_mask=_mask_allowing_the_future)
+       transformer__create_causal_mask=_mask_allowing_the_future)  # what GPT calls
 
 
 def _mask_blocking_the_present(orig: Any) -> Any:
@@ -36,7 +35,6 @@ def _mask_blocking_the_present(orig: Any) -> Any:
 
 mutant("causal_mask_blocks_the_present", "models",
        "create_causal_mask blocks the diagonal: position t attends only to tokens before t",
-       attention__create_causal_mask=_mask_blocking_the_present,
        transformer__create_causal_mask=_mask_blocking_the_present)
 
 

@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oracles import models as twins
-from properties import models, mutation, target
-from properties.registry import op_named
+from properties import models, mutation, samples, target
 
 
 @given(case=models.gpt_cases())
@@ -58,5 +57,5 @@ def test_a_wiring_bug_is_reported_as_the_composite_that_holds_it():
 @given(data=st.data())
 def test_transformer_block_output_and_every_gradient_match_torch(data):
     dtype = target.get().compute_dtype()
-    sample = data.draw(op_named("transformer_block").sample(dtype), label="block")
+    sample = data.draw(samples.multi_head_attention(block=True)(dtype), label="block")
     models.check_block_matches_twin(sample)
