@@ -123,3 +123,33 @@ def _layer_norm_uncentred(orig: Any) -> Any:
 mutant("layer_norm_without_centering", "models",
        "LayerNorm divides by the root mean square without subtracting the row's mean",
        transformer__LayerNormFunction__forward=_layer_norm_uncentred)
+
+
+def _sin_cos_swapped(orig: Any) -> Any:
+    def create(max_seq_len: int, embed_dim: int) -> Any:
+        table = orig(max_seq_len, embed_dim)
+        data = table.data.copy()
+        pairs = embed_dim // 2 * 2  # each (sin, cos) pair written the other way round
+        data[:, 0:pairs:2], data[:, 1:pairs:2] = table.data[:, 1:pairs:2], table.data[:, 0:pairs:2]
+        return type(table)(data)
+
+    return create
+
+
+mutant("sinusoidal_sin_cos_swapped", "models",
+       "create_sinusoidal_embeddings puts cos on the even dims and sin on the odd ones",
+       embeddings__create_sinusoidal_embeddings=_sin_cos_swapped)
+
+
+def _positions_shifted(orig: Any) -> Any:
+    def forward(self: Any, x: Any) -> Any:
+        seq = x.shape[1]  # rows 1..seq instead of 0..seq-1 (wraps to row 0 at the end)
+        rows = [(t + 1) % self.max_seq_len for t in range(seq)]
+        return x + self.position_embeddings[rows]
+
+    return forward
+
+
+mutant("positional_encoding_off_by_one", "op:positional_encoding",
+       "learned positional encoding adds row t + 1 at position t",
+       embeddings__PositionalEncoding__forward=_positions_shifted)

@@ -7,9 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from oracles import attention as oatt
 from properties import metamorphic as law
 from properties import models, target
 from properties import strategies as S
+from properties.report import expect_close
+from properties.tolerances import tolerance_for
 
 
 @st.composite
@@ -58,3 +61,14 @@ def test_gpt_logits_at_t_ignore_tokens_after_t(case, data):
                                  elements=st.integers(0, case.vocab - 1)), label="later tokens")
     model = models.build_gpt(case, target.get().compute_dtype())
     law.check_gpt_ignores_later_tokens(model, case.ids, other, t)
+
+
+@given(max_len=st.integers(1, 12), dim=st.integers(1, 9))
+def test_sinusoidal_encodings_equal_the_closed_form(max_len, dim):
+    """sin on even dims, cos on odd dims, of p / 10000 ** (2i / dim) (torch has no twin:
+    the formula, evaluated by torch in float64, is the oracle)."""
+    tt = target.get()
+    table = tt.array(tt.need("create_sinusoidal_embeddings")(max_len, dim))
+    expect_close(table, oatt.sinusoidal(max_len, dim), tolerance_for(table.dtype),
+                 component="positions", check="closed form",
+                 what=f"create_sinusoidal_embeddings({max_len}, {dim}) differs from the formula")
