@@ -13,8 +13,9 @@ and this is cheaper than running all the component tests unmutated first. The ta
 if any mutant survived or a killer fails unmutated.
 
 Why it is fast: mutants run in processes forked from a server that already imported torch,
-NumPy, Hypothesis and pytest, and pytest runs lean there (plain asserts: no rewriting to compile;
-no end-of-session garbage collection; no unrelated plugins), so a mutant costs its tests.
+NumPy, Hypothesis and pytest (and what they import late: sympy, libcst), and pytest runs lean
+there (plain asserts: no rewriting to compile; no end-of-session garbage collection; no
+unrelated plugins; Python's tracebacks, not pytest's), so a mutant costs its tests.
 """
 
 from __future__ import annotations
