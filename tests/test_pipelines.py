@@ -31,6 +31,35 @@ def test_every_gpt_parameter_receives_a_gradient():
                         f"gradient from the next-token loss")
 
 
+def test_embedding_receives_gradients_and_repeated_tokens_accumulate():
+    """The seed's NLP list: a token used twice gets twice the gradient of one used once, a
+    token not used gets none (upstream gradient of ones through a sum)."""
+    tt = target.get()
+    np.random.seed(0)
+    table = tt.make("Embedding", 4, 3)
+    out = table(tt.tensor(np.array([[1.0, 2.0, 1.0]])))
+    tt.backward(out, np.ones((1, 3, 3)))
+    grad = tt.grad(tt.param(table, "weight"))
+    assert grad is not None, "the embedding table received no gradient"
+    np.testing.assert_array_equal(grad, [[0, 0, 0], [2, 2, 2], [1, 1, 1], [0, 0, 0]],
+                                  err_msg="rows are not the count of each token's uses")
+
+
+def test_every_attention_projection_and_the_input_receive_gradients():
+    """The seed's known failure (the attention input got no gradient): every projection's
+    weight and bias, and the input, receive non-zero gradients."""
+    tt = target.get()
+    np.random.seed(0)
+    mha = tt.make("MultiHeadAttention", 4, 2)
+    x = tt.tensor(np.random.randn(2, 3, 4).astype(np.float32), requires_grad=True)
+    tt.backward(mha(x), np.random.randn(2, 3, 4))
+    grads = {f"{name}.{w}": tt.grad(tt.param(getattr(mha, name), w))
+             for name in ("q_proj", "k_proj", "v_proj", "out_proj") for w in ("weight", "bias")}
+    silent = [name for name, g in grads.items() if g is None or not np.any(g)]
+    assert tt.grad(x) is not None and np.any(tt.grad(x)), "the attention input got no gradient"
+    assert not silent, f"attention parameters without a gradient: {silent}"
+
+
 def test_nlp_pipeline_tokenize_embed_attend_predict_step_lowers_the_loss():
     tt = target.get()
     np.random.seed(0)
