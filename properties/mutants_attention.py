@@ -153,3 +153,26 @@ def _positions_shifted(orig: Any) -> Any:
 mutant("positional_encoding_off_by_one", "op:positional_encoding",
        "learned positional encoding adds row t + 1 at position t",
        embeddings__PositionalEncoding__forward=_positions_shifted)
+
+
+def _generate_from_the_first_position(orig: Any) -> Any:
+    def generate(self: Any, prompt_tokens: Any, max_new_tokens: int = 50,
+                 temperature: float = 1.0) -> Any:
+        forward = self.forward
+
+        def first_position_last(tokens: Any) -> Any:  # logits[:, 0] read as the last position
+            logits = forward(tokens)
+            return logits[:, :1] if logits.shape[1] > 1 else logits
+
+        self.forward = first_position_last
+        try:
+            return orig(self, prompt_tokens, max_new_tokens, temperature)
+        finally:
+            del self.forward
+
+    return generate
+
+
+mutant("generate_reads_the_first_position", "models",
+       "GPT.generate picks the next token from the first position's logits, not the last",
+       transformer__GPT__generate=_generate_from_the_first_position)

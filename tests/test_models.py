@@ -59,3 +59,42 @@ def test_transformer_block_output_and_every_gradient_match_torch(data):
     dtype = target.get().compute_dtype()
     sample = data.draw(samples.multi_head_attention(block=True)(dtype), label="block")
     models.check_block_matches_twin(sample)
+
+
+@given(case=models.gpt_cases(max_layers=2), new=st.integers(1, 3))
+def test_generate_extends_the_prompt_and_is_deterministic_given_the_seed(case, new):
+    """generate(prompt, n) returns the prompt followed by n in-vocabulary ids; sampling with
+    NumPy's generator seeded alike gives the same tokens twice."""
+    tt = target.get()
+    model = models.build_gpt(case, tt.compute_dtype())
+    prompt = case.ids[:1, : max(1, min(case.ids.shape[1], case.max_seq_len - new))]
+    runs = []
+    for _ in range(2):
+        np.random.seed(1234)
+        runs.append(tt.array(model.generate(tt.tensor(prompt.astype(np.float32)),
+                                            max_new_tokens=new)).astype(np.int64))
+    first = runs[0]
+    assert first.shape == (1, prompt.shape[1] + new), f"generate gave shape {first.shape}"
+    assert np.array_equal(first[:, : prompt.shape[1]], prompt), "the prompt was not kept"
+    assert np.all((first >= 0) & (first < case.vocab)), f"ids outside the vocabulary: {first}"
+    assert np.array_equal(runs[0], runs[1]), f"same seed, different tokens: {runs}"
+
+
+@given(case=models.gpt_cases(max_layers=2), new=st.integers(1, 3))
+def test_greedy_generation_appends_the_arg_max_of_the_last_position(case, new):
+    """With temperature 0 each new token is the arg-max of the logits at the last position
+    of the sequence so far (the target's own forward is the closed form)."""
+    tt = target.get()
+    model = models.build_gpt(case, tt.compute_dtype())
+    prompt = case.ids[:1, : max(1, min(case.ids.shape[1], case.max_seq_len - new))]
+    try:
+        out = tt.array(model.generate(tt.tensor(prompt.astype(np.float32)), max_new_tokens=new,
+                                      temperature=0.0)).astype(np.int64)
+    except (ZeroDivisionError, ValueError, FloatingPointError) as e:
+        raise tt.lacking(f"core.transformer.GPT.generate(temperature=0) (greedy): {e}") from e
+    ids = prompt
+    for _ in range(new):
+        logits = tt.array(model(tt.tensor(ids.astype(np.float32))))[:, -1]
+        ids = np.concatenate([ids, logits.argmax(axis=-1)[:, None]], axis=1)
+    assert np.array_equal(out, ids), f"greedy generate gave {out.tolist()}, the arg-max " \
+                                     f"chain {ids.tolist()}"
