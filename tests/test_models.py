@@ -61,13 +61,21 @@ def test_transformer_block_output_and_every_gradient_match_torch(data):
     models.check_block_matches_twin(sample)
 
 
+def _prompt(case, new):
+    """The first row of the case's ids as a prompt, and a number of new tokens, such that the
+    whole sequence fits max_seq_len (upstream's generate does not cut the context)."""
+    new = max(1, min(new, case.max_seq_len - 1))
+    length = max(1, min(case.ids.shape[1], case.max_seq_len - new))
+    return case.ids[:1, :length], min(new, case.max_seq_len - length)
+
+
 @given(case=models.gpt_cases(max_layers=2), new=st.integers(1, 3))
 def test_generate_extends_the_prompt_and_is_deterministic_given_the_seed(case, new):
     """generate(prompt, n) returns the prompt followed by n in-vocabulary ids; sampling with
     NumPy's generator seeded alike gives the same tokens twice."""
     tt = target.get()
     model = models.build_gpt(case, tt.compute_dtype())
-    prompt = case.ids[:1, : max(1, min(case.ids.shape[1], case.max_seq_len - new))]
+    prompt, new = _prompt(case, new)
     runs = []
     for _ in range(2):
         np.random.seed(1234)
@@ -86,7 +94,7 @@ def test_greedy_generation_appends_the_arg_max_of_the_last_position(case, new):
     of the sequence so far (the target's own forward is the closed form)."""
     tt = target.get()
     model = models.build_gpt(case, tt.compute_dtype())
-    prompt = case.ids[:1, : max(1, min(case.ids.shape[1], case.max_seq_len - new))]
+    prompt, new = _prompt(case, new)
     try:
         out = tt.array(model.generate(tt.tensor(prompt.astype(np.float32)), max_new_tokens=new,
                                       temperature=0.0)).astype(np.int64)
