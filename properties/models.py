@@ -44,9 +44,13 @@ class GPTCase:
 
 
 @st.composite
-def gpt_cases(draw: st.DrawFn, dtype: Any = np.float64, max_layers: int = 3) -> GPTCase:
+def gpt_cases(draw: st.DrawFn, dtype: Any = np.float64, max_layers: int = 3,
+              distinct_logits: bool = False) -> GPTCase:
+    """``distinct_logits``: an embedding of at least 2 and a head of distinct weights, so the
+    logits of a position have no ties (for arg-max laws; one dim normalises to a constant)."""
     vocab = draw(st.integers(2, 6), label="vocab")
-    heads, head_dim = draw(st.integers(1, 2), label="heads"), draw(st.integers(1, 2))
+    heads = draw(st.integers(1, 2), label="heads")
+    head_dim = draw(st.integers(2 if distinct_logits else 1, 2), label="head_dim")
     embed, layers = heads * head_dim, draw(st.integers(1, max_layers), label="layers")
     batch, seq = draw(st.integers(1, 2), label="batch"), draw(st.integers(1, 4), label="seq")
     max_len = draw(st.integers(seq, 5), label="max_seq_len")
@@ -54,7 +58,8 @@ def gpt_cases(draw: st.DrawFn, dtype: Any = np.float64, max_layers: int = 3) -> 
     for name, shape in twins.gpt_parameter_shapes(vocab, embed, layers, max_len).items():
         low, high = (0.5, 1.5) if name.endswith(("ln1.weight", "ln2.weight", "ln_f.weight")) \
             else (-1.0, 1.0)
-        params[name] = draw(S.values(dtype, shape, low, high), label=name)
+        params[name] = draw(S.distinct(dtype, shape, 0.5) if distinct_logits and name ==
+                            "lm_head.weight" else S.values(dtype, shape, low, high), label=name)
     ids = draw(hnp.arrays(np.int64, (batch, seq), elements=st.integers(0, vocab - 1)),
                label="ids")
     upstream = draw(S.values(dtype, (batch, seq, vocab)), label="upstream gradient")
