@@ -12,8 +12,6 @@ import numpy as np
 import torch
 import torch.nn.functional as tf
 
-from oracles.autodiff import REFERENCE_DTYPE
-
 
 def _param(array: np.ndarray) -> torch.nn.Parameter:
     return torch.nn.Parameter(torch.from_numpy(np.array(array, dtype=np.float64)))
@@ -205,9 +203,3 @@ def _cnn_layer(kind: str, config: dict[str, Any], params: Mapping[str, np.ndarra
     if kind == "Flatten":
         return torch.nn.Flatten()
     raise ValueError(f"no torch twin for a {kind} layer")
-
-
-def as_input(array: np.ndarray) -> torch.Tensor:
-    """A float64 (or integer ids) torch tensor of a NumPy input."""
-    t = torch.from_numpy(np.array(array))
-    return t.to(REFERENCE_DTYPE) if t.is_floating_point() else t

@@ -13,14 +13,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from oracles.autodiff import to_torch
 from oracles.models import causal
 
 Mask = Any  # None, "causal", or a boolean ndarray
-
-
-def as_torch(array: np.ndarray) -> torch.Tensor:
-    t = torch.from_numpy(np.array(array))
-    return t.to(torch.float64) if t.is_floating_point() else t.long()
 
 
 def _call(module: torch.nn.Module, x: torch.Tensor, mask: Mask) -> torch.Tensor:
@@ -36,8 +32,8 @@ def output_and_grads(twin: torch.nn.Module, x: np.ndarray, upstream: np.ndarray,
     """The twin's output for ``x`` and, after backward of ``upstream``, each named
     parameter's gradient (zeros where none arrived)."""
     twin.zero_grad()
-    out = _call(twin, as_torch(x), mask)
-    out.backward(as_torch(upstream))
+    out = _call(twin, to_torch(x), mask)
+    out.backward(to_torch(upstream))
     params = dict(twin.named_parameters())
     return out.detach().numpy(), {n: (np.zeros(tuple(params[n].shape)) if params[n].grad is None
                                       else params[n].grad.numpy().copy()) for n in names}
@@ -60,8 +56,8 @@ def record(twin: torch.nn.Module, paths: Sequence[str], x: np.ndarray, upstream:
         handles.append(twin.get_submodule(path).register_forward_hook(hook))
     try:
         twin.zero_grad()
-        out = _call(twin, as_torch(x), mask)
-        out.backward(as_torch(upstream))
+        out = _call(twin, to_torch(x), mask)
+        out.backward(to_torch(upstream))
     finally:
         for h in handles:
             h.remove()
@@ -75,14 +71,14 @@ def alone(twin: torch.nn.Module, path: str, x: np.ndarray, mask: Mask, ids: bool
     """One module of the twin on ``x``: its output and, given ``grad_out``, the gradients of
     its input (unless ``ids``) and of its ``params``."""
     module = twin.get_submodule(path)
-    inp = as_torch(x)
+    inp = to_torch(x)
     if not ids:
         inp.requires_grad_(True)
     out = _call(module, inp, mask)
     if grad_out is None:
         return out.detach().numpy(), []
     leaves = ([] if ids else [inp]) + [getattr(module, name) for name in params]
-    grads = torch.autograd.grad(out, leaves, as_torch(grad_out), allow_unused=True) \
+    grads = torch.autograd.grad(out, leaves, to_torch(grad_out), allow_unused=True) \
         if leaves else []
     return out.detach().numpy(), [None if g is None else g.numpy() for g in grads]
 
@@ -93,7 +89,7 @@ class WithMSE(torch.nn.Module):
 
     def __init__(self, net: torch.nn.Module, targets: np.ndarray) -> None:
         super().__init__()
-        self.net, self.targets = net, as_torch(targets)
+        self.net, self.targets = net, to_torch(targets)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.mse_loss(self.net(x), self.targets).reshape(1)

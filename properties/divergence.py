@@ -26,6 +26,7 @@ import numpy as np
 from oracles import twin_runs
 from properties import target
 from properties.report import Mismatch
+from properties.target import resolve
 from properties.tolerances import Tolerance
 
 
@@ -71,13 +72,6 @@ class Divergence:
                 f"{float(np.max(m.abs_diff, initial=0.0)):.3g} at {tuple(int(i) for i in index)}:"
                 f" target {float(np.asarray(m.actual)[index]):.6g}, torch "
                 f"{float(np.asarray(m.expected)[index]):.6g}")
-
-
-def resolve(model: Any, path: str) -> Any:
-    """``model.blocks[1].ln1`` for ``blocks.1.ln1`` (attributes and list indices)."""
-    for part in path.split("."):
-        model = model[int(part)] if part.isdigit() else getattr(model, part)
-    return model
 
 
 def first_divergence(model: Any, twin: Any, stages: Sequence[Stage], x: np.ndarray,

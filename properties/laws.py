@@ -16,7 +16,7 @@ from oracles import nn as onn
 from oracles.twin_runs import WithMSE
 from properties import target
 from properties.checks import run
-from properties.divergence import Stage, first_divergence, resolve
+from properties.divergence import Stage, first_divergence
 from properties.networks import (  # noqa: F401 (paired: for repro scripts)
     Weights,
     build_mlp,
@@ -29,6 +29,7 @@ from properties.networks import (  # noqa: F401 (paired: for repro scripts)
 from properties.registry import OpInfo
 from properties.report import Mismatch, assert_close, fail
 from properties.strategies import Sample
+from properties.target import resolve
 from properties.tolerances import EXACT, tolerance_for
 
 

@@ -19,8 +19,10 @@ from oracles import models as twins
 from oracles import twin_runs
 from properties import strategies as S
 from properties import target
-from properties.divergence import Stage, first_divergence, resolve
+from properties.chain import Chain
+from properties.divergence import Stage, first_divergence
 from properties.report import assert_close, fail
+from properties.target import ATTENTION_PARAMS, MLP_PARAMS, resolve
 from properties.tolerances import BLOCK_FLOAT32, tolerance_for
 
 # ----------------------------------------------------------------------------- GPT
@@ -107,10 +109,8 @@ def load(model: Any, params: dict[str, np.ndarray], dtype: Any) -> None:
     """Give each named parameter (torch's names; a norm may call them gamma and beta) its
     array, as a fresh target tensor that requires grad."""
     tt = target.get()
-    for name, array in params.items():
-        path, _, leaf = name.rpartition(".")
-        module = resolve(model, path)
-        tt.with_params(module, **{leaf: tt.tensor(array.astype(dtype), requires_grad=True)})
+    tt.load(model, {name: tt.tensor(array.astype(dtype), requires_grad=True)
+                    for name, array in params.items()})
 
 
 def parameter_grads(model: Any, names: list[str]) -> dict[str, np.ndarray | None]:
@@ -227,22 +227,10 @@ def build_cnn(case: CNNCase, dtype: Any) -> list[Any]:
     return layers
 
 
-class _Layers:
-    """The target's CNN as ``layers.0``, ``layers.1``, ...: paths the twin shares."""
-
-    def __init__(self, layers: list[Any]) -> None:
-        self.layers = layers
-
-    def __call__(self, x: Any) -> Any:
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-
 def check_cnn_matches_twin(case: CNNCase) -> None:
     tt = target.get()
     dtype = tt.compute_dtype()
-    model = _Layers(build_cnn(case, dtype))
+    model = Chain(tt, build_cnn(case, dtype))  # layers.0, layers.1, ...: the twin's paths
     load(model, case.params, dtype)
     twin = twins.CNN(CNN_SPEC, case.params)
     stages = [Stage(f"layers.{i}", kind, ("weight", "bias") if f"layers.{i}.weight"
@@ -254,11 +242,8 @@ def check_cnn_matches_twin(case: CNNCase) -> None:
 
 # ----------------------------------------------------------------------------- one block
 
-BLOCK_PARAMS = tuple(
-    [f"attention.{p}.{w}" for p in ("q_proj", "k_proj", "v_proj", "out_proj")
-     for w in ("weight", "bias")]
-    + ["ln1.weight", "ln1.bias", "ln2.weight", "ln2.bias", "mlp.linear1.weight",
-       "mlp.linear1.bias", "mlp.linear2.weight", "mlp.linear2.bias"])
+BLOCK_PARAMS = (*(f"attention.{n}" for n in ATTENTION_PARAMS), "ln1.weight", "ln1.bias",
+                "ln2.weight", "ln2.bias", *(f"mlp.{n}" for n in MLP_PARAMS))
 
 
 def check_block_matches_twin(sample: Any) -> None:

@@ -22,6 +22,7 @@ from oracles import spatial as ospatial
 from properties import edges
 from properties import samples as gen
 from properties.strategies import DTYPES
+from properties.target import MLP_PARAMS
 from properties.tolerances import Tolerance, tolerance_for
 
 
@@ -128,9 +129,7 @@ def _multi_head_attention(tt: Any, x: Any, *params: Any, num_heads: int,
 
 def _mlp(tt: Any, x: Any, *params: Any) -> Any:
     embed, hidden = tt.array(params[0]).shape
-    module = tt.make("MLP", embed, hidden)
-    tt.load_mlp(module, params)
-    return module(x)
+    return tt.load(tt.make("MLP", embed, hidden), dict(zip(MLP_PARAMS, params)))(x)
 
 
 def _positional_encoding(tt: Any, x: Any, table: Any) -> Any:

@@ -24,7 +24,7 @@ import inspect
 import os
 import sys
 import unittest
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -416,26 +416,26 @@ class Target:
         return out
 
     def multi_head_attention(self, x: Any, params: Sequence[Any], num_heads: int,
-                             allowed: np.ndarray | None, module: Any = None) -> Any:
+                             allowed: np.ndarray | None) -> Any:
         """Self-attention of ``x`` by a MultiHeadAttention holding ``params`` (q, k, v, out
-        projections' weight and bias, in that order)."""
-        embed = self.array(x).shape[-1]
-        mha = module if module is not None else self.make("MultiHeadAttention", embed,
-                                                          num_heads)
-        self.load_attention(mha, params)
+        projections' weight and bias, in that order: :data:`ATTENTION_PARAMS`)."""
+        mha = self.make("MultiHeadAttention", self.array(x).shape[-1], num_heads)
+        self.load(mha, dict(zip(ATTENTION_PARAMS, params)))
         mask = self.attention_mask(allowed)
         return mha(x) if mask is None else mha(x, mask)
 
-    def load_attention(self, mha: Any, params: Sequence[Any]) -> None:
-        for i, name in enumerate(("q_proj", "k_proj", "v_proj", "out_proj")):
-            projection = self.need_attribute(mha, name, f"MultiHeadAttention.{name}")
-            self.with_params(projection, weight=params[2 * i], bias=params[2 * i + 1])
-
-    def load_mlp(self, mlp: Any, params: Sequence[Any]) -> None:
-        """An MLP's two Linears (``linear1``, ``linear2``) take ``params`` (w1, b1, w2, b2)."""
-        for i, name in enumerate(("linear1", "linear2")):
-            linear = self.need_attribute(mlp, name, f"MLP.{name}")
-            self.with_params(linear, weight=params[2 * i], bias=params[2 * i + 1])
+    def load(self, model: Any, params: Mapping[str, Any]) -> Any:
+        """Give a model's parameters, named by dotted path with torch's leaf names
+        (``attention.q_proj.weight``, ``blocks.1.ln1.weight``), these target tensors; a
+        module the model lacks skips the test (``target lacks <Class>.<path>``)."""
+        for name, value in params.items():
+            path, _, leaf = name.rpartition(".")
+            try:
+                module = resolve(model, path) if path else model
+            except (AttributeError, IndexError):
+                raise lacks(f"{type(model).__name__}.{path}") from None
+            self.with_params(module, **{leaf: value})
+        return model
 
     # ------------------------------------------------------------------ schedules
     def schedule_lr(self, schedule: Any, epoch: float) -> float:
@@ -451,6 +451,17 @@ class Target:
 
 
 _PARAM_ALIASES = {"weight": "gamma", "bias": "beta"}  # torch's name -> upstream's (norms)
+# Upstream's attribute layout of MultiHeadAttention and MLP, in their parameters() order.
+ATTENTION_PARAMS = tuple(f"{p}.{w}" for p in ("q_proj", "k_proj", "v_proj", "out_proj")
+                         for w in ("weight", "bias"))
+MLP_PARAMS = ("linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias")
+
+
+def resolve(model: Any, path: str) -> Any:
+    """``model.blocks[1].ln1`` for ``blocks.1.ln1`` (attributes and list indices)."""
+    for part in path.split("."):
+        model = model[int(part)] if part.isdigit() else getattr(model, part)
+    return model
 
 
 class _Holder:
