@@ -170,6 +170,13 @@ def bpe_texts(draw: st.DrawFn, corpus: Sequence[str]) -> str:
                                   min_size=1, max_size=4), label="words"))
 
 
+@st.composite
+def bpe_cases(draw: st.DrawFn) -> tuple[list[str], int, str]:
+    """A corpus, a vocabulary size for it and a text over its symbols, drawn in that order."""
+    corpus = draw(bpe_corpora())
+    return corpus, draw(vocab_sizes(corpus), label="vocab_size"), draw(bpe_texts(corpus))
+
+
 # ----------------------------------------------------------------------------- laws
 
 def _first_difference(a: Sequence[Any], b: Sequence[Any]) -> str:

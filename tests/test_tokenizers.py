@@ -22,25 +22,19 @@ def test_char_tokenizer_maps_unknown_characters_to_the_unknown_id(corpus, data):
     T.char_unknowns_and_distinct_ids(target.get(), corpus, text)
 
 
-@given(corpus=T.bpe_corpora(), data=st.data())
-def test_bpe_round_trips_single_spaced_words(corpus, data):
-    vocab_size = data.draw(T.vocab_sizes(corpus), label="vocab_size")
-    text = data.draw(T.bpe_texts(corpus), label="text")
-    T.bpe_round_trip(target.get(), corpus, vocab_size, text)
+@given(case=T.bpe_cases())
+def test_bpe_round_trips_single_spaced_words(case):
+    T.bpe_round_trip(target.get(), *case)
 
 
-@given(corpus=T.bpe_corpora(), data=st.data())
-def test_bpe_never_needs_more_tokens_than_characters(corpus, data):
-    vocab_size = data.draw(T.vocab_sizes(corpus), label="vocab_size")
-    text = data.draw(T.bpe_texts(corpus), label="text")
-    T.bpe_no_longer_than_chars(target.get(), corpus, vocab_size, text)
+@given(case=T.bpe_cases())
+def test_bpe_never_needs_more_tokens_than_characters(case):
+    T.bpe_no_longer_than_chars(target.get(), *case)
 
 
-@given(corpus=T.bpe_corpora(), data=st.data())
-def test_bpe_encodes_by_its_merges_in_learned_order(corpus, data):
-    vocab_size = data.draw(T.vocab_sizes(corpus), label="vocab_size")
-    text = data.draw(T.bpe_texts(corpus), label="text")
-    T.bpe_closed_form(target.get(), corpus, vocab_size, text)
+@given(case=T.bpe_cases())
+def test_bpe_encodes_by_its_merges_in_learned_order(case):
+    T.bpe_closed_form(target.get(), *case)
 
 
 @given(corpus=T.bpe_corpora(), data=st.data())
