@@ -26,12 +26,19 @@ def to_numpy(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
+def _torch_dtype(precision: Any) -> torch.dtype:
+    return torch.float32 if np.dtype(precision) == np.float32 else REFERENCE_DTYPE
+
+
 def forward(
-    fn: Callable[..., torch.Tensor], arrays: Sequence[np.ndarray], **kwargs: Any
+    fn: Callable[..., torch.Tensor], arrays: Sequence[np.ndarray], precision: Any = np.float64,
+    **kwargs: Any
 ) -> np.ndarray:
-    """``fn(*arrays, **kwargs)`` computed by torch in float64, as a NumPy array."""
+    """``fn(*arrays, **kwargs)`` computed by torch in float64 (or ``precision``), as a NumPy
+    array."""
+    dtype = _torch_dtype(precision)
     with torch.no_grad():
-        return to_numpy(fn(*(to_torch(a) for a in arrays), **kwargs))
+        return to_numpy(fn(*(to_torch(a, dtype=dtype) for a in arrays), **kwargs))
 
 
 def vjp(
@@ -48,7 +55,7 @@ def vjp(
 
     An input that does not influence the output gets a zero gradient, as TinyTorch reports.
     """
-    dtype = torch.float32 if np.dtype(precision) == np.float32 else REFERENCE_DTYPE
+    dtype = _torch_dtype(precision)
     inputs = [to_torch(a, requires_grad=i in wrt, dtype=dtype) for i, a in enumerate(arrays)]
     out = fn(*inputs, **kwargs)
     leaves = [inputs[i] for i in wrt]
