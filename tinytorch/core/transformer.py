@@ -98,6 +98,19 @@ class TransformerBlock(Module):
         return x + self.mlp(self.ln2(x))
 
 
+def next_tokens(logits: np.ndarray, temperature: float, vocab_size: int) -> np.ndarray:
+    """One token id per row of ``logits`` (batch, vocab): the arg-max when ``temperature`` is 0,
+    else a draw from ``softmax(logits / temperature)`` with NumPy's global generator (shared
+    by the plain and the cached generation loops, so both consume the generator alike)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if temperature == 0:
+        return logits.argmax(axis=-1)
+    z = logits / temperature
+    p = np.exp(z - z.max(axis=-1, keepdims=True))
+    p /= p.sum(axis=-1, keepdims=True)
+    return np.array([np.random.choice(vocab_size, p=row) for row in p])
+
+
 class GPT(Module):
     """Token and (learned) position embeddings, ``num_layers`` causal blocks, a final
     LayerNorm and a bias-free head to vocabulary logits (batch, seq, vocab_size)."""
@@ -140,13 +153,7 @@ class GPT(Module):
             raise ValueError(f"GPT.generate: temperature must be >= 0, got {temperature!r}")
         with no_grad():
             for _ in range(max_new_tokens):
-                logits = self.forward(ids[:, -self.max_seq_len:]).data[:, -1].astype(np.float64)
-                if temperature == 0:
-                    nxt = logits.argmax(axis=-1)
-                else:
-                    z = logits / temperature
-                    p = np.exp(z - z.max(axis=-1, keepdims=True))
-                    p /= p.sum(axis=-1, keepdims=True)
-                    nxt = np.array([np.random.choice(self.vocab_size, p=row) for row in p])
+                logits = self.forward(ids[:, -self.max_seq_len:]).data[:, -1]
+                nxt = next_tokens(logits, temperature, self.vocab_size)
                 ids = np.concatenate([ids, nxt[:, None]], axis=1)
         return Tensor(ids.astype(np.float32))
