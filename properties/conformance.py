@@ -13,6 +13,7 @@ upstream's module. It reads signatures only; behaviour is what the test suite ju
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import os
 import sys
@@ -44,6 +45,15 @@ def _parameters(obj: Any) -> list[inspect.Parameter] | None:
     return params
 
 
+def _effective_default(found: Any, name: str, default: Any) -> Any:
+    """A dataclass field's ``default_factory`` shows as ``<factory>`` in its signature: the
+    value it makes is the default a caller gets."""
+    field = getattr(found, "__dataclass_fields__", {}).get(name)
+    if field is not None and field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return default
+
+
 def _plain(params: list[inspect.Parameter]) -> str:
     """A signature without annotations: ``(params, lr, momentum=0.0)``."""
     return "(" + ", ".join(str(p.replace(annotation=inspect.Parameter.empty)) for p in params) + ")"
@@ -66,9 +76,10 @@ def compare(found: Any, signature: str | None) -> tuple[str, str]:
             if not takes_kwargs:
                 problems.append(f"no parameter {p.name!r}")
             continue
-        if p.default is not inspect.Parameter.empty and got.default != p.default:
-            has = ("has no default" if got.default is inspect.Parameter.empty
-                   else f"defaults to {got.default!r}")
+        default = _effective_default(found, p.name, got.default)
+        if p.default is not inspect.Parameter.empty and default != p.default:
+            has = ("has no default" if default is inspect.Parameter.empty
+                   else f"defaults to {default!r}")
             problems.append(f"{p.name} {has}, upstream {p.default!r}")
     if problems:
         return "differs", "; ".join(problems) + f"; has {_plain(have)}"

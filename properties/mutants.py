@@ -1,10 +1,11 @@
 """The mutant catalog: every named, documented bug the suite must catch.
 
 A test that cannot fail is a defect. Importing this module registers every catalog
-(``mutants_attention``, ``mutants_ops``, ``mutants_edges``, ``mutants_clipping``, ``mutants_data``,
-``mutants_optimizers``, ``mutants_schedules``, ``mutants_spatial``, ``mutants_text``,
-``mutants_training``, ``mutants_tokenizers``) in :data:`CATALOG`; the machinery lives in
-:mod:`properties.mutation`. The runner is ``python -m properties.mutate``.
+(``mutants_attention``, ``mutants_ops``, ``mutants_edges``, ``mutants_clipping``,
+``mutants_data``, ``mutants_optimizers``, ``mutants_schedules``, ``mutants_spatial``,
+``mutants_systems``, ``mutants_text``, ``mutants_training``, ``mutants_tokenizers``) in
+:data:`CATALOG`; the machinery lives in :mod:`properties.mutation`. The runner is
+``python -m properties.mutate``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from properties import (  # noqa: F401  (each registers its mutants on import)
     mutants_optimizers,
     mutants_schedules,
     mutants_spatial,
+    mutants_systems,
     mutants_text,
     mutants_tokenizers,
     mutants_training,

@@ -104,8 +104,14 @@ class Target:
         raise AttributeError(name)
 
     def module(self, name: str) -> ModuleType:
-        """``<target>.core.<name>`` (mutants patch the bundled package through it)."""
-        return importlib.import_module(f"{self.name}.core.{name}")
+        """``<target>.core.<name>``, else ``<target>.perf.<name>``, else ``<target>.<name>``
+        (mutants patch the bundled package through it)."""
+        for path in (f"core.{name}", f"perf.{name}", name):
+            found = self._module(path)
+            if found is not None:
+                return found
+        raise ModuleNotFoundError(f"{self.name} has no module core.{name}, perf.{name} or "
+                                  f"{name}")
 
     def describe(self) -> str:
         return locate.describe(self.spec, self.package)

@@ -96,10 +96,11 @@ def quantize_int8(tensor: Any, symmetric: bool = False, axis: int | None = None
     return quantize(tensor, scale, zero_point, axis), scale, zero_point
 
 
-def dequantize_int8(q: Any, scale: Any, zero_point: Any, axis: int | None = None,
+def dequantize_int8(q_tensor: Any, scale: Any, zero_point: Any, axis: int | None = None,
                     dtype: Any = np.float32) -> Tensor:
     """``(q - zero_point) * scale`` as a Tensor of ``dtype``."""
-    values = np.asarray(q.data if isinstance(q, Tensor) else q).astype(np.float64)
+    values = np.asarray(q_tensor.data if isinstance(q_tensor, Tensor) else q_tensor
+                        ).astype(np.float64)
     s, z = _along(scale, values.ndim, axis), _along(zero_point, values.ndim, axis)
     return Tensor(((values - z) * s).astype(dtype))
 
