@@ -49,3 +49,56 @@ def _zero_point_truncated(orig: Any) -> Any:
 mutant("zero_point_rounding_wrong", "quantization",
        "the zero point truncates min / scale toward zero instead of rounding it",
        quantization__choose_qparams=_zero_point_truncated)
+
+
+def _mask_not_reapplied(orig: Any) -> Any:
+    def keep_pruned(p: Any) -> None:
+        return None  # pruning zeroed the weights once; the optimizer never re-applies the mask
+
+    return keep_pruned
+
+
+mutant("pruning_mask_not_reapplied", "compression",
+       "the optimizer does not re-apply pruning masks after a step, so momentum revives "
+       "pruned weights", optimizers__keep_pruned=_mask_not_reapplied)
+
+
+def _prune_by_signed_value(orig: Any) -> Any:
+    def magnitude_mask(weight: np.ndarray, sparsity: float) -> np.ndarray:
+        count = int(round(sparsity * weight.size))
+        keep = np.ones(weight.size, dtype=bool)
+        keep[np.argsort(weight.ravel(), kind="stable")[:count]] = False  # value, not |value|
+        return keep.reshape(weight.shape)
+
+    return magnitude_mask
+
+
+mutant("magnitude_prune_by_signed_value", "compression",
+       "magnitude pruning removes the most negative weights, not the smallest magnitudes",
+       compression__magnitude_mask=_prune_by_signed_value)
+
+
+def _structured_by_rows(orig: Any) -> Any:
+    def output_axis(layer: Any) -> int:
+        return 0  # a Linear's weight is (in, out): axis 0 is its inputs, not its neurons
+
+    return output_axis
+
+
+mutant("structured_prune_wrong_axis", "compression",
+       "structured pruning ranks a Linear's input rows instead of its output neurons",
+       compression___output_axis=_structured_by_rows)
+
+
+def _low_rank_smallest(orig: Any) -> Any:
+    def low_rank_approximate(weight_matrix: Any, rank_ratio: float = 0.5) -> Any:
+        u, s, vt = np.linalg.svd(np.asarray(weight_matrix), full_matrices=False)
+        k = max(1, int(rank_ratio * min(np.shape(weight_matrix))))
+        return u[:, -k:], s[-k:], vt[-k:]  # the k smallest singular values
+
+    return low_rank_approximate
+
+
+mutant("low_rank_keeps_smallest_singular_values", "compression",
+       "the low-rank approximation keeps the k smallest singular values",
+       compression__low_rank_approximate=_low_rank_smallest)

@@ -55,6 +55,7 @@ COMPONENT_TESTS: dict[str, list[str]] = {
     "models": ["tests/test_models.py", "tests/test_text_laws.py"],
     "tokenizers": ["tests/test_tokenizers.py"],
     "quantization": ["tests/test_quantization.py"],
+    "compression": ["tests/test_compression.py"],
     "tensor": ["tests/test_tensor_api.py"],
     "errors": ["tests/test_errors.py"],
     "dtypes": ["tests/test_dtypes.py"],

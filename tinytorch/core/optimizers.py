@@ -65,6 +65,15 @@ def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
 # ----------------------------------------------------------------------------- base class
 
 
+def keep_pruned(p: Tensor) -> None:
+    """A pruned parameter (``p.prune_mask``, set by ``perf.compression``) stays pruned: the
+    entries its mask removes are zeroed again after every update, so momentum and Adam's
+    moments cannot revive them."""
+    mask = getattr(p, "prune_mask", None)
+    if mask is not None:
+        p.data *= mask
+
+
 class Optimizer:
     """Base class: holds ``params`` and ``lr``, skips parameters without gradients, and saves and
     restores its state. Subclasses define ``_update`` (one parameter's step), their
@@ -122,6 +131,7 @@ class Optimizer:
                  for index, p in enumerate(self.params) if p.grad is not None]
         for index, p, grad in grads:
             self._update(index, p, grad)
+            keep_pruned(p)
 
     def _update(self, index: int, p: Tensor, grad: np.ndarray) -> None:
         raise NotImplementedError

@@ -5,9 +5,9 @@ Pruning follows ``torch.nn.utils.prune``: magnitude pruning removes, in each wei
 (or kernel), the ``round(sparsity * size)`` entries of smallest magnitude; structured pruning
 removes the ``round(ratio * n)`` output neurons (Linear columns, Conv2d filters) of smallest L2
 norm, and their bias entries. A pruned parameter keeps its mask (``param.prune_mask``, True =
-kept), and the optimizers multiply by it after every step, so pruned weights stay zero while
-the model keeps training (torch keeps ``weight_orig`` and a mask, and multiplies before each
-forward: the weights a forward sees are the same).
+kept), and the optimizers multiply by it after every step (``core.optimizers.keep_pruned``),
+so pruned weights stay zero while the model keeps training (torch keeps ``weight_orig`` and a
+mask, and multiplies before each forward: the weights a forward sees are the same).
 """
 
 from __future__ import annotations
@@ -97,15 +97,6 @@ def measure_sparsity(model: Any) -> float:
     if total == 0:
         raise ValueError("measure_sparsity: the model has no weight matrix")
     return sum(int(np.sum(p.data == 0)) for p in params) / total
-
-
-def apply_masks(params: Any) -> None:
-    """Multiply every parameter that has a pruning mask by it (what optimizers call after a
-    step)."""
-    for p in params:
-        mask = getattr(p, "prune_mask", None)
-        if mask is not None:
-            p.data *= mask
 
 
 def low_rank_approximate(weight_matrix: Any, rank_ratio: float = 0.5
