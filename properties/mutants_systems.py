@@ -102,3 +102,35 @@ def _low_rank_smallest(orig: Any) -> Any:
 mutant("low_rank_keeps_smallest_singular_values", "compression",
        "the low-rank approximation keeps the k smallest singular values",
        compression__low_rank_approximate=_low_rank_smallest)
+
+
+def _update_overwrites_previous(orig: Any) -> Any:
+    def update(self: Any, layer_idx: int, key: Any, value: Any) -> None:
+        pos = self.seq_pos
+        self.seq_pos = max(pos - 1, 0)  # writes over the previous position, keeps it stale
+        try:
+            orig(self, layer_idx, key, value)
+        finally:
+            self.seq_pos = pos
+
+    return update
+
+
+mutant("kv_cache_reuses_stale_positions", "memoization",
+       "KVCache.update writes each new key and value over the previous position, so the "
+       "current slot holds a stale one",
+       memoization__KVCache__update=_update_overwrites_previous)
+
+
+def _cache_recomputes_context(orig: Any) -> Any:
+    def generate_cached(model: Any, prompt_tokens: Any, max_new_tokens: int = 50,
+                        temperature: float = 1.0) -> Any:
+        # "cached" generation that runs the whole context through the model at every step
+        return type(model).generate(model, prompt_tokens, max_new_tokens, temperature)
+
+    return generate_cached
+
+
+mutant("kv_cache_recomputes_the_context", "memoization",
+       "generation with the cache enabled still runs the whole context every step",
+       memoization__generate_cached=_cache_recomputes_context)
