@@ -134,3 +134,46 @@ def _cache_recomputes_context(orig: Any) -> Any:
 mutant("kv_cache_recomputes_the_context", "memoization",
        "generation with the cache enabled still runs the whole context every step",
        memoization__generate_cached=_cache_recomputes_context)
+
+
+def _linear_flops_once(orig: Any) -> Any:
+    def linear_flops(input_shape: tuple[int, ...], out_features: int) -> int:
+        return int(np.prod(input_shape)) * int(out_features)  # multiply-adds, not FLOPs
+
+    return linear_flops
+
+
+mutant("profiler_flops_miscounted", "profiling",
+       "the profiler counts a Linear's multiply-adds as its FLOPs (half of them)",
+       profiling__linear_flops=_linear_flops_once)
+
+
+def _conv_flops_input_size(orig: Any) -> Any:
+    def flops_of_call(module: Any, args: tuple, output: Any) -> int:
+        conv = _m("profiling").Conv2d
+        if isinstance(module, conv):  # output size from the input's, ignoring stride/padding
+            n, _, h, w = np.shape(args[0].data)
+            _, c, kh, kw = module.weight.shape
+            return 2 * n * module.weight.shape[0] * h * w * c * kh * kw
+        return orig(module, args, output)
+
+    return flops_of_call
+
+
+mutant("profiler_conv_flops_ignore_geometry", "profiling",
+       "the profiler counts a Conv2d's outputs as if it kept the input's height and width",
+       profiling___flops_of_call=_conv_flops_input_size)
+
+
+def _profiler_leaves_grads(orig: Any) -> Any:
+    def profile_backward_pass(self: Any, model: Any, input_tensor: Any, loss_fn: Any = None,
+                              warmup: int = 2, iterations: int = 10) -> Any:
+        (loss_fn or (lambda out: out.sum()))(model(input_tensor)).backward()
+        return {}  # measured backward once and left its gradients in the model
+
+    return profile_backward_pass
+
+
+mutant("profiler_leaves_gradients", "profiling",
+       "profile_backward_pass runs a backward pass and leaves its gradients in the model",
+       profiling__Profiler__profile_backward_pass=_profiler_leaves_grads)

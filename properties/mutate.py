@@ -57,6 +57,7 @@ COMPONENT_TESTS: dict[str, list[str]] = {
     "quantization": ["tests/test_quantization.py"],
     "compression": ["tests/test_compression.py"],
     "memoization": ["tests/test_kv_cache.py"],
+    "profiling": ["tests/test_profiling.py"],
     "tensor": ["tests/test_tensor_api.py"],
     "errors": ["tests/test_errors.py"],
     "dtypes": ["tests/test_dtypes.py"],
