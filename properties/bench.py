@@ -63,15 +63,18 @@ def examples_per_second(prop: Callable, op: OpInfo, dtype: np.dtype, n: int) -> 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=30)
-    parser.add_argument("--family", default=None, help="tensor, activation, layer or loss")
+    parser.add_argument("--family", default=None,
+                        help="tensor, activation, layer, loss, attention or kernel")
     args = parser.parse_args(argv)
     totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
     for op in OPS:
         if args.family and op.family != args.family:
             continue
         for name, prop in PROPERTIES.items():
-            if name == "finite differences" and not op.applies("finite_differences"):
-                continue  # the entry opts out (a kink, a pole): nothing runs in the suite either
+            skip_key = {"finite differences": "finite_differences",
+                        "backward": "backward"}.get(name)
+            if skip_key and not op.applies(skip_key):
+                continue  # the entry opts out (a kink, a forward-only kernel): so does the suite
             for dtype in DTYPES if name != "finite differences" else (F64,):
                 n, seconds = examples_per_second(prop, op, dtype, args.examples)
                 totals[(op.family, name)][0] += n

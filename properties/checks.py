@@ -62,7 +62,8 @@ def compute_dtype() -> np.dtype:
 
 @functools.cache
 def call_error(op_name: str, dtype: np.dtype) -> str | None:
-    """How calling the op (forward, then backward) on its simplest input fails, if it does.
+    """How calling the op (forward, then backward unless it is forward-only) on its simplest
+    input fails, if it does.
     Call it outside ``@given`` first (a fixture does): it runs its own small search."""
     op = op_named(op_name)
     if np.dtype(dtype) not in target.get().dtypes:
@@ -73,8 +74,9 @@ def call_error(op_name: str, dtype: np.dtype) -> str | None:
                   settings=settings(database=None, max_examples=1, derandomize=True,
                                     phases=[Phase.generate]))
     try:
-        out, _ = run(op, sample)
-        target.get().backward(out, np.ones(np.shape(target.get().array(out))))
+        out, _ = run(op, sample, requires_grad=op.applies("backward"))
+        if op.applies("backward"):
+            target.get().backward(out, np.ones(np.shape(target.get().array(out))))
     except (AssertionError, target.Missing):
         return None  # a wrong value, or a skip: the properties themselves say so
     except Exception as e:  # noqa: BLE001 - any error the target raises is the finding

@@ -177,3 +177,40 @@ def _profiler_leaves_grads(orig: Any) -> Any:
 mutant("profiler_leaves_gradients", "profiling",
        "profile_backward_pass runs a backward pass and leaves its gradients in the model",
        profiling__Profiler__profile_backward_pass=_profiler_leaves_grads)
+
+
+def _tiles_drop_remainder(orig: Any) -> Any:
+    def tiled_matmul(a: Any, b: Any, tile_size: int = 64) -> Any:
+        acc = _m("acceleration")
+        x, y = acc._operands(a, b, "tiled_matmul")
+        rows, inner, cols = x.shape[-2], x.shape[-1], y.shape[-1]
+        out = np.zeros(np.broadcast_shapes(x.shape[:-2], y.shape[:-2]) + (rows, cols),
+                       dtype=np.result_type(x, y))
+        for i in range(0, rows - rows % tile_size, tile_size):  # whole tiles only
+            for j in range(0, cols - cols % tile_size, tile_size):
+                for k in range(0, inner - inner % tile_size, tile_size):
+                    out[..., i:i + tile_size, j:j + tile_size] += (
+                        x[..., i:i + tile_size, k:k + tile_size]
+                        @ y[..., k:k + tile_size, j:j + tile_size])
+        return acc.Tensor(out)
+
+    return tiled_matmul
+
+
+mutant("tiled_matmul_drops_remainder_tile", "op:tiled_matmul",
+       "the tiled matmul loops over whole tiles only, dropping the remainder rows, columns and "
+       "inner slices", acceleration__tiled_matmul=_tiles_drop_remainder)
+
+
+def _fused_gelu_wrong_cubic(orig: Any) -> Any:
+    def fused_gelu(x: Any) -> Any:
+        acc = _m("acceleration")
+        v = np.asarray(getattr(x, "data", x))
+        return acc.Tensor(0.5 * v * (1 + np.tanh(acc._SQRT_2_OVER_PI * (v + 0.044715 * v * v))))
+
+    return fused_gelu
+
+
+mutant("fused_gelu_squares_instead_of_cubes", "op:fused_gelu",
+       "the fused GELU kernel uses x^2 where the formula has x^3",
+       acceleration__fused_gelu=_fused_gelu_wrong_cubic)

@@ -8,6 +8,7 @@ how to generate its inputs, and which inputs are differentiable. The generic pro
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -155,6 +156,15 @@ def _linear(tt: Any, x: Any, w: Any, b: Any = None) -> Any:
     return tt.with_params(layer, weight=w, bias=b)(x)
 
 
+def _kernel(name: str) -> Callable[..., Any]:
+    """An acceleration kernel called as upstream declares it, on the target's tensors."""
+
+    def call(tt: Any, *tensors: Any, **kwargs: Any) -> Any:
+        return tt.need(name)(*tensors, **kwargs)
+
+    return call
+
+
 def _loss(cls_name: str, targets_as: Callable[[Any], Any] | None = None) -> Callable[..., Any]:
     """Call a loss the upstream way, ``Class(**config)(pred, targets)``. A sample without
     ``reduction`` leaves the class's default (torch's is 'mean'); ``targets_as`` hands the
@@ -186,6 +196,9 @@ CALL_FORM = {prop: "a call form: forward and backward against torch say whether 
              for prop in ("finite_differences", "autograd_laws")}
 NAN_ANSWER = {"finite_differences": "the value is NaN (a mean of nothing), as torch's",
               "fp_exceptions": "torch's answer is 0 / 0 = NaN"}
+FORWARD_ONLY = {prop: "an inference kernel (acceleration): it returns a Tensor outside the "
+                     "graph, as upstream's; its forward is what must equal torch"
+                for prop in ("backward", "finite_differences", "autograd_laws")}
 TIES_SHARE = "tied extremes share the gradient evenly (torch.amax/amin, and max() without dim)"
 
 
@@ -301,6 +314,13 @@ OPS: tuple[OpInfo, ...] = (
     OpInfo("multi_head_attention", _multi_head_attention, oatt.multi_head_attention,
            gen.multi_head_attention(), family="attention", float32_slack=True, skips=ENGINE),
     OpInfo("mlp", _mlp, oatt.mlp, gen.mlp(), family="attention", skips=ENGINE),
+    # --- acceleration kernels (module 18): forward-only, against torch
+    OpInfo("vectorized_matmul", _kernel("vectorized_matmul"), oops.matmul, gen.kernel_matmul(),
+           family="kernel", skips=FORWARD_ONLY),
+    OpInfo("tiled_matmul", _kernel("tiled_matmul"), oops.tiled_matmul,
+           gen.kernel_matmul(tiled=True), family="kernel", skips=FORWARD_ONLY),
+    OpInfo("fused_gelu", _kernel("fused_gelu"), functools.partial(onn.gelu, approximate="tanh"),
+           gen.unary(-5.0, 5.0), family="kernel", skips=FORWARD_ONLY),
     # a whole TransformerBlock is a model: tests/test_models.py compares it with its twin
     # module by module (properties.models.check_block_matches_twin)
     OpInfo("embedding", _embedding, onn.embedding, gen.embedding(), family="layer",

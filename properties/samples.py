@@ -75,6 +75,21 @@ def matmul() -> SampleFn:
     return _matmul
 
 
+def kernel_matmul(tiled: bool = False) -> SampleFn:
+    """2-D or batched operands of an accelerated matmul; ``tiled`` adds a ``tile_size`` that
+    is drawn small (1 to 4) against sides up to 9, so most products end in a remainder tile
+    (a side that is not a multiple of the tile) and some are smaller than one tile."""
+
+    @st.composite
+    def draw(d: st.DrawFn, dtype: np.dtype) -> Sample:
+        n, k, m = (d(st.integers(1, 9)) for _ in range(3))
+        ba, bb = d(S.broadcastable(2, max_dims=1)) if d(st.booleans()) else ((), ())
+        a, b = d(S.values(dtype, (*ba, n, k))), d(S.values(dtype, (*bb, k, m)))
+        return Sample((a, b), {"tile_size": d(st.integers(1, 4))} if tiled else {})
+
+    return draw
+
+
 def reduction(distinct: bool = False) -> SampleFn:
     """One array plus ``axis`` and ``keepdims``; ``distinct`` values for max/min (no ties)."""
 
