@@ -3,6 +3,7 @@ Each mutant is a bug a student or an optimising refactor really writes."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -214,3 +215,35 @@ def _fused_gelu_wrong_cubic(orig: Any) -> Any:
 mutant("fused_gelu_squares_instead_of_cubes", "op:fused_gelu",
        "the fused GELU kernel uses x^2 where the formula has x^3",
        acceleration__fused_gelu=_fused_gelu_wrong_cubic)
+
+
+def _warmup_timed(orig: Any) -> Any:
+    def measure(fn: Any, warmup: int = 5, repeats: int = 10, name: str = "latency_ms",
+                clock: Any = None) -> Any:
+        clock = clock or time.perf_counter
+        times = []
+        for _ in range(warmup + repeats):  # warm-up calls timed and kept
+            start = clock()
+            fn()
+            times.append((clock() - start) * 1e3)
+        return _m("bench").BenchmarkResult(name, times[-repeats - warmup:])
+
+    return measure
+
+
+mutant("benchmark_times_the_warm_up", "benchmarking",
+       "the benchmark runner times and keeps the warm-up calls with the repeats",
+       bench__measure=_warmup_timed)
+
+
+def _population_std(orig: Any) -> Any:
+    def post_init(self: Any) -> None:
+        orig(self)
+        self.std = float(np.std(self.values))  # population, not sample, deviation
+
+    return post_init
+
+
+mutant("benchmark_std_is_population", "benchmarking",
+       "BenchmarkResult reports the population standard deviation (divides by n, not n - 1)",
+       **{"bench.BenchmarkResult.__post_init__": _population_std})
