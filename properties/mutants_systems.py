@@ -247,3 +247,34 @@ def _population_std(orig: Any) -> Any:
 mutant("benchmark_std_is_population", "benchmarking",
        "BenchmarkResult reports the population standard deviation (divides by n, not n - 1)",
        **{"bench.BenchmarkResult.__post_init__": _population_std})
+
+
+_KEPT: list[Any] = []
+
+
+def _backward_keeps_graphs(orig: Any) -> Any:
+    def run_backward(root: Any, grad: np.ndarray) -> None:
+        _KEPT.append(root)  # a "history" of every graph, for debugging, never cleared
+        orig(root, grad)
+
+    return run_backward
+
+
+mutant("backward_keeps_every_graph", "memory",
+       "backward appends each graph's root to a module-level history that is never cleared",
+       tensor__run_backward=_backward_keeps_graphs)
+
+
+def _linear_caches_gram(orig: Any) -> Any:
+    def forward(self: Any, x: Any) -> Any:
+        data = np.asarray(getattr(x, "data", x))
+        flat = data.reshape(-1, data.shape[-1])
+        self._gram = flat @ flat.T  # a batch x batch similarity cache left in the layer
+        return orig(self, x)
+
+    return forward
+
+
+mutant("linear_caches_batch_squared_buffer", "memory",
+       "Linear keeps a batch x batch Gram matrix of its input, so memory grows with batch^2",
+       layers__Linear__forward=_linear_caches_gram)

@@ -59,6 +59,7 @@ COMPONENT_TESTS: dict[str, list[str]] = {
     "memoization": ["tests/test_kv_cache.py"],
     "profiling": ["tests/test_profiling.py"],
     "benchmarking": ["tests/test_benchmarking.py"],
+    "memory": ["tests/test_memory.py"],
     "tensor": ["tests/test_tensor_api.py"],
     "errors": ["tests/test_errors.py"],
     "dtypes": ["tests/test_dtypes.py"],
