@@ -60,15 +60,11 @@ def examples_per_second(prop: Callable, op: OpInfo, dtype: np.dtype, n: int) -> 
     return n, time.perf_counter() - start
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=30)
-    parser.add_argument("--family", default=None,
-                        help="tensor, activation, layer, loss, attention or kernel")
-    args = parser.parse_args(argv)
-    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
+def totals(examples: int, family: str | None = None) -> dict[tuple[str, str], list[float]]:
+    """(family, property) -> [examples, seconds] over every registry entry and dtype."""
+    sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
     for op in OPS:
-        if args.family and op.family != args.family:
+        if family and op.family != family:
             continue
         for name, prop in PROPERTIES.items():
             skip_key = {"finite differences": "finite_differences",
@@ -76,11 +72,20 @@ def main(argv: list[str] | None = None) -> None:
             if skip_key and not op.applies(skip_key):
                 continue  # the entry opts out (a kink, a forward-only kernel): so does the suite
             for dtype in DTYPES if name != "finite differences" else (F64,):
-                n, seconds = examples_per_second(prop, op, dtype, args.examples)
-                totals[(op.family, name)][0] += n
-                totals[(op.family, name)][1] += seconds
+                n, seconds = examples_per_second(prop, op, dtype, examples)
+                sums[(op.family, name)][0] += n
+                sums[(op.family, name)][1] += seconds
+    return sums
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=30)
+    parser.add_argument("--family", default=None,
+                        help="tensor, activation, layer, loss, attention or kernel")
+    args = parser.parse_args(argv)
     print(f"{'family':<11} {'property':<19} {'examples':>8} {'seconds':>8} {'ex/s':>7}")
-    for (family, name), (n, seconds) in sorted(totals.items()):
+    for (family, name), (n, seconds) in sorted(totals(args.examples, args.family).items()):
         print(f"{family:<11} {name:<19} {n:>8} {seconds:>8.2f} {n / seconds:>7.0f}")
 
 
