@@ -25,12 +25,21 @@ tests.
 from __future__ import annotations
 
 import os
-import signal
-import zlib
-from pathlib import Path
-from typing import Any
 
-import numpy as np
+# One math thread per xdist worker: with -n auto there is already a worker per core, and a
+# BLAS or OpenMP pool per worker on top oversubscribes the cores (threads spin-waiting on
+# each other made a CNN fit 8x slower on a loaded 2-core machine). Set before NumPy and
+# torch start their pools; an explicit setting in the environment wins.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+import signal  # noqa: E402
+import zlib  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
 import pytest
 from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase

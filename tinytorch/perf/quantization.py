@@ -155,7 +155,11 @@ def model_size_bytes(model: Any) -> int:
 
 
 def _walk(model: Any) -> list[Any]:
-    return list(model.modules()) if isinstance(model, Module) else [model]
+    """Every module of ``model``: a Module's tree, or the layers of a plain ``.layers`` list
+    (upstream composes models that way)."""
+    if isinstance(model, Module):
+        return list(model.modules())
+    return [model] + [m for layer in getattr(model, "layers", None) or () for m in _walk(layer)]
 
 
 def _replace_linears(module: Any, make: Any) -> int:
