@@ -45,8 +45,9 @@ from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
 
 # examples per test (for the mutation runner); JSON per failure and the run summary; under
-# mutmut, a mutant's tests fastest first
-pytest_plugins = ["plugins.examples_log", "plugins.failure_reports", "plugins.mutmut_order"]
+# mutmut, a mutant's tests fastest first; the seed plan's module x category matrix
+pytest_plugins = ["plugins.examples_log", "plugins.failure_reports", "plugins.mutmut_order",
+                  "plugins.plan_matrix"]
 
 TARGET_KEY = pytest.StashKey()
 

@@ -50,3 +50,12 @@ def multi_head_attention_flops(input_shape: tuple[int, int, int], num_heads: int
         proj[3]((weights @ v).transpose(1, 2).reshape(batch, seq, embed))
 
     return _count(run)
+
+
+def gpt_flops(vocab: int, embed: int, num_layers: int, num_heads: int, seq: int) -> int:
+    """A GPT forward on (1, seq) ids, counted part by part by torch: per block the attention
+    and the MLP (embed -> 4 embed -> embed), then the bias-free head (lookups are free)."""
+    block = (multi_head_attention_flops((1, seq, embed), num_heads)
+             + linear_flops((1, seq, embed), embed, 4 * embed)
+             + linear_flops((1, seq, 4 * embed), 4 * embed, embed))
+    return num_layers * block + linear_flops((1, seq, embed), embed, vocab, bias=False)

@@ -126,3 +126,19 @@ def check_latency_benchmark_counts(warmup: int, runs: int) -> None:
         fail("Benchmark", "latency runs", f"run_latency_benchmark called the model "
              f"{model.calls} times and kept {len(result.values)} values; warmup_runs={warmup}, "
              f"measurement_runs={runs}", None)
+
+
+def check_benchmark_of_real_models(runs: int = 3) -> None:
+    """``Benchmark`` over two of the target's models (an MLP and a wider one) on one input
+    shape: a result per model, named apart, ``runs`` finite positive latencies each."""
+    tt = target.get()
+    models = [tt.sequential(tt.make("Linear", 64, 32), tt.make("ReLU"), tt.make("Linear", 32, 10)),
+              tt.sequential(tt.make("Linear", 64, 256), tt.make("ReLU"),
+                            tt.make("Linear", 256, 10))]
+    results = tt.make("Benchmark", models, [], warmup_runs=1,
+                      measurement_runs=runs).run_latency_benchmark((8, 64))
+    values = {name: [float(v) for v in r.values] for name, r in results.items()}
+    if len(values) != 2 or any(len(v) != runs or not all(np.isfinite(v)) or min(v) <= 0
+                               for v in values.values()):
+        fail("Benchmark", "real models", f"latencies {values}: want two models with {runs} "
+             "finite positive values each", None)

@@ -16,6 +16,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from oracles import models as twins
 from oracles import profiling as oprof
 from properties import target
 from properties.networks import build_mlp, mlp_weights, named_parameters
@@ -156,3 +157,65 @@ def check_profiling_changes_nothing(case: InvisibleCase) -> None:
                             "unprofiled model's")
     if problems:
         fail("Profiler", "profiling changes nothing", "; ".join(problems), case.sample())
+
+
+@dataclass(frozen=True)
+class GPTShape:
+    vocab: int
+    embed: int
+    layers: int
+    heads: int
+    seq: int
+
+    def sample(self) -> Sample:
+        return Sample((), vars(self))
+
+
+@st.composite
+def gpt_shapes(draw: st.DrawFn) -> GPTShape:
+    heads = draw(st.integers(1, 2))
+    return GPTShape(draw(st.integers(2, 12)), heads * draw(st.integers(1, 4)),
+                    draw(st.integers(1, 2)), heads, draw(st.integers(1, 6)))
+
+
+@replayable
+def check_gpt_profile(shape: GPTShape) -> None:
+    """A real model: a GPT's parameter count is its parameters' scalars (embeddings, blocks,
+    final norm, head) and its FLOPs on (1, seq) ids are torch's count of the same parts."""
+    tt = target.get()
+    model = tt.make("GPT", shape.vocab, shape.embed, shape.layers, shape.heads,
+                    max_seq_len=shape.seq)
+    profiler = tt.make("Profiler")
+    want_params = sum(int(np.prod(s)) for s in oprof_shapes(shape).values())
+    got_params = int(profiler.count_parameters(model))
+    got_flops = int(profiler.count_flops(model, (1, shape.seq)))
+    want_flops = oprof.gpt_flops(shape.vocab, shape.embed, shape.layers, shape.heads, shape.seq)
+    if (got_params, got_flops) != (want_params, want_flops):
+        fail("Profiler", "GPT profile", f"count_parameters {got_params} (want {want_params}), "
+             f"count_flops {got_flops} (torch counts {want_flops})", shape.sample())
+
+
+def oprof_shapes(shape: GPTShape) -> dict[str, tuple[int, ...]]:
+    return twins.gpt_parameter_shapes(shape.vocab, shape.embed, shape.layers, shape.seq)
+
+
+def check_profiled_activation_memory_linear_in_batch(batches: tuple[int, ...] = (32, 64, 128)
+                                                     ) -> None:
+    """``measure_memory``'s activation figure grows linearly with the batch (the profiler
+    measures what the engine allocates, whatever its method)."""
+    tt = target.get()
+    dtype = tt.compute_dtype()
+    rng = np.random.default_rng(0)
+    widths = (64, 128, 10)
+    model = build_mlp(widths, "tanh", [(rng.uniform(-0.1, 0.1, (a, b)).astype(dtype),
+                                        np.zeros(b, dtype))
+                                       for a, b in zip(widths[:-1], widths[1:])])
+    profiler = tt.make("Profiler")
+    mb = [float(profiler.measure_memory(model, (b, widths[0]))["activation_memory_mb"])
+          for b in batches]
+    first, second = mb[1] - mb[0], mb[2] - mb[1]
+    ratio = second / first if first > 0 else float("inf")
+    if not 1.8 <= ratio <= 2.2:
+        fail("Profiler", "activation memory linear in batch", f"measure_memory reports "
+             f"{dict(zip(batches, mb))} MB of activations (growth ratio {ratio:.2f}; linear "
+             "is 2)", None)

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from properties import atomic, checks
 from properties import strategies as S
 
+pytestmark = pytest.mark.plan("06:edge_cases", "07:edge_cases")
+
 HYPER = {"SGD": {"lr": 0.1, "momentum": 0.9}, "Adam": {"lr": 0.01}, "AdamW": {"lr": 0.01}}
 
 

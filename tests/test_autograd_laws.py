@@ -11,9 +11,11 @@ from properties import strategies as S
 from properties.registry import op_named
 
 each_op = each_op_where("autograd_laws")
+pytestmark = pytest.mark.plan("05:core", "05:gradient_flow", "05:edge_cases")
 
 
 @each_op
+@pytest.mark.plan("gradient_flow")
 @given(data=st.data())
 def test_two_backward_calls_sum_and_zero_grad_resets(op, data):
     checks.fail_fast(op, checks.compute_dtype())

@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 from properties import benchmarking as B
 from properties import target
 
+pytestmark = pytest.mark.plan("19:core", "19:api_consistency")
+
 
 @given(case=B.timing_cases())
 def test_benchmark_result_statistics_equal_their_closed_forms(case):
@@ -26,3 +28,8 @@ def test_latency_benchmark_runs_warm_up_plus_measurements(warmup, runs):
 def test_a_result_without_values_is_an_error():
     with pytest.raises(ValueError, match="no values"):
         target.get().make("BenchmarkResult", "latency_ms", [])
+
+
+@pytest.mark.plan("19:integration", "19:real_world")
+def test_benchmark_measures_each_real_model():
+    B.check_benchmark_of_real_models()

@@ -10,9 +10,14 @@ import numpy as np
 import pytest
 
 from properties import capstone as C
-from properties import target
+from properties import memoization, target
 from properties.report import expect_close
 from properties.tolerances import tolerance_for
+
+pytestmark = pytest.mark.plan(
+    "20:core", "20:real_world", "20:integration", "20:gradient_flow", "20:numerical_stability",
+    "08:real_world", "09:real_world", "10:real_world", "13:real_world", "15:real_world",
+    "16:real_world", "15:integration", "16:integration", "20:shapes")
 
 TWIN_STEPS = 20
 
@@ -49,6 +54,7 @@ def test_digits_cnn_reaches_its_test_accuracy():
     assert accuracy >= 0.90, f"{said} < required 0.90 after {run.steps} steps"
 
 
+@pytest.mark.plan("17:real_world")
 def test_tinygpt_learns_the_corpus_and_samples_deterministically():
     """A 2-layer, 2-head, 32-wide GPT over the corpus's characters, 200 Adam steps of 16
     windows of 32: the loss on 64 other windows falls below half of ln(vocab) (bundled: 1.60
@@ -69,6 +75,8 @@ def test_tinygpt_learns_the_corpus_and_samples_deterministically():
         f"tinygpt: generate gave {first.tolist()}, not the prompt {prompt.tolist()} + 24 ids"
     assert np.all((first >= 0) & (first < run.net.vocab)), \
         f"tinygpt: ids outside the vocabulary of {run.net.vocab}: {first.tolist()}"
+    # the trained model generates the same greedy tokens with a KV cache as without
+    memoization.check_cache_keeps_tokens(model, prompt[None, :], 24, None)
     known = C.known_bigrams(first[0, 7:])
     assert known >= 0.8, f"tinygpt: {known:.2f} of the sampled character pairs occur in the " \
                          f"corpus < required 0.80: {C.text().decode(first[0])!r}"
@@ -81,6 +89,7 @@ def test_first_steps_equal_the_torch_twin(name):
     C.check_curve_matches_twin(C.scenario(name), TWIN_STEPS)
 
 
+@pytest.mark.plan("15:memory_performance")
 def test_quantized_digits_mlp_keeps_its_accuracy_and_is_smaller():
     """quantize_model on the trained digits MLP: accuracy within 2 points of the float model's
     (bundled: no change, 0.975) and a compression ratio above 3 (float32 -> int8; bundled

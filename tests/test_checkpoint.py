@@ -7,6 +7,8 @@ import pytest
 from properties import target
 from properties.report import expect_close
 
+pytestmark = pytest.mark.plan("07:edge_cases", "07:real_world", "03:export_import")
+
 
 def _trainer(seed=0, widths=(2, 3, 1), schedule=None):
     tt = target.get()

@@ -14,6 +14,8 @@ from properties import target
 from properties.report import expect_close
 from properties.tolerances import FEW_ULPS_F64
 
+pytestmark = pytest.mark.plan("07:core", "07:numerical_stability", "07:edge_cases")
+
 
 def clipping():
     return target.get()

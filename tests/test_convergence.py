@@ -8,6 +8,10 @@ from properties import target
 from properties.report import expect_close
 from properties.tolerances import LEARNED
 
+pytestmark = pytest.mark.plan(
+    "01:real_world", "02:real_world", "03:real_world", "04:real_world", "05:real_world",
+    "06:real_world", "07:real_world", "06:integration", "07:integration")
+
 
 def _module(name):
     return target.get().module(name)

@@ -12,6 +12,9 @@ from properties import target
 from properties.report import expect_close
 from properties.tolerances import tolerance_for
 
+pytestmark = pytest.mark.plan(
+    "08:core", "08:shapes", "08:edge_cases", "08:integration", "08:real_world")
+
 
 def dl():
     return target.get()

@@ -10,6 +10,10 @@ from hypothesis import strategies as st
 from properties import dtypes, networks
 from properties import strategies as S
 
+pytestmark = pytest.mark.plan(
+    "01:numerical_stability", "05:numerical_stability", "06:numerical_stability", "06:shapes",
+    "07:numerical_stability", "07:shapes")
+
 F64 = np.dtype(np.float64)
 
 

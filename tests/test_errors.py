@@ -2,6 +2,8 @@
 (the shapes, the key, the value), raised before any arithmetic can give a silently wrong result.
 """
 
+import os
+import tempfile
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,7 +15,9 @@ from properties import checks, edges, laws, target
 from properties.registry import op_named
 
 # The bundled package's own error wording (a target is judged on behaviour, not words).
-pytestmark = pytest.mark.bundled_only
+pytestmark = [pytest.mark.bundled_only, pytest.mark.plan(
+    *(f"{m:02d}:edge_cases" for m in range(1, 14)))]
+plan = pytest.mark.plan
 
 
 def ones(tt, shape, requires_grad=False):
@@ -52,6 +56,31 @@ def load_without(tt, key):
 def load_with(tt, key, value):
     m = model(tt)
     m.load_state_dict({**m.state_dict(), key: value})
+
+
+def full_cache(tt):
+    cache = tt.make("KVCache", 1, 1, 1, 1, 2)
+    cache.update(0, np.ones((1, 1, 1, 2)), np.ones((1, 1, 1, 2)))
+    cache.advance()
+    cache.update(0, np.ones((1, 1, 1, 2)), np.ones((1, 1, 1, 2)))
+
+
+def cached_generate_too_long(tt):
+    gpt = tt.make("GPT", 5, 4, 1, 2, max_seq_len=3)
+    tt.need("enable_kv_cache")(gpt)
+    gpt.generate(tt.tensor(np.array([[1.0, 2.0]])), max_new_tokens=3, temperature=0.0)
+
+
+def save_nan_submission(tt, tmp="submission-nan.json"):
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, tmp)
+        tt.need("save_submission")({"accuracy": 1.0}, path)
+        try:
+            tt.need("save_submission")({"accuracy": float("nan")}, path)
+        finally:
+            with open(path) as f:  # the earlier submission is intact (atomic write)
+                assert '"accuracy": 1.0' in f.read()
+            assert os.listdir(d) == [tmp], f"temporary files left: {os.listdir(d)}"
 
 
 def cross_entropy(tt, logits_shape, targets):
@@ -374,6 +403,47 @@ CASES = [
                  ValueError, r"warmup_epochs.*-1", id="warmup-schedule-negative-warmup"),
     pytest.param(lambda tt: tt.WarmupCosineSchedule(0.1, 0.0, 2, 10, start_factor="x"),
                  TypeError, r"start_factor.*str", id="warmup-schedule-factor-not-a-number"),
+    # ------------------------------------------------------------------ systems (14-20)
+    pytest.param(lambda tt: tt.need("quantize_int8")(tt.tensor(np.zeros((0,)))),
+                 ValueError, r"empty", id="quantize-empty", marks=plan("15:edge_cases")),
+    pytest.param(lambda tt: tt.need("quantize_int8")(tt.tensor(np.array([1.0, np.nan]))),
+                 ValueError, r"NaN", id="quantize-nan", marks=plan("15:edge_cases")),
+    pytest.param(lambda tt: tt.need("quantize_model")(tt.Sequential(tt.ReLU())),
+                 ValueError, r"no Linear", id="quantize-model-without-linear",
+                 marks=plan("15:edge_cases")),
+    pytest.param(lambda tt: tt.need("magnitude_prune")(model(tt), 1.5),
+                 ValueError, r"sparsity.*1\.5", id="prune-sparsity-above-one",
+                 marks=plan("16:edge_cases")),
+    pytest.param(lambda tt: tt.need("low_rank_approximate")(np.ones(3)),
+                 ValueError, r"matrix.*\(3,\)", id="low-rank-of-a-vector",
+                 marks=plan("16:edge_cases")),
+    pytest.param(lambda tt: full_cache(tt), ValueError, r"full", id="kv-cache-full",
+                 marks=plan("17:edge_cases")),
+    pytest.param(lambda tt: tt.make("KVCache", 1, 2, 1, 1, 2).update(0, np.ones((1, 1, 2, 2)),
+                                                                  np.ones((1, 1, 2, 2))),
+                 ValueError, r"\(1, 1, 1, 2\)", id="kv-cache-update-wrong-shape",
+                 marks=plan("17:edge_cases")),
+    pytest.param(lambda tt: cached_generate_too_long(tt), ValueError, r"max_seq_len 3",
+                 id="kv-cache-generation-too-long", marks=plan("17:edge_cases")),
+    pytest.param(lambda tt: tt.need("tiled_matmul")(ones(tt, (2, 3)), ones(tt, (4, 5))),
+                 ValueError, r"shape mismatch", id="tiled-matmul-mismatch",
+                 marks=plan("18:edge_cases")),
+    pytest.param(lambda tt: tt.need("tiled_matmul")(ones(tt, (2, 3)), ones(tt, (3, 2)), 0),
+                 ValueError, r"tile_size.*0", id="tiled-matmul-tile-zero",
+                 marks=plan("18:edge_cases")),
+    pytest.param(lambda tt: tt.need("vectorized_matmul")(ones(tt, (3,)), ones(tt, (3, 2))),
+                 ValueError, r"2D\+", id="vectorized-matmul-vector", marks=plan("18:edge_cases")),
+    pytest.param(lambda tt: tt.make("BenchmarkResult", "x", []), ValueError, r"no values",
+                 id="benchmark-result-empty", marks=plan("19:edge_cases")),
+    pytest.param(lambda tt: tt.need("measure")(lambda: None, repeats=0), ValueError,
+                 r"repeats.*0", id="benchmark-no-repeats", marks=plan("19:edge_cases")),
+    pytest.param(lambda tt: tt.make("Profiler").measure_latency(model(tt), ones(tt, (1, 2)),
+                                                               iterations=0),
+                 ValueError, r"iterations.*0", id="profiler-no-iterations",
+                 marks=plan("14:edge_cases")),
+    pytest.param(lambda tt: save_nan_submission(tt), ValueError, r"NaN",
+                 id="submission-with-nan", marks=plan("20:edge_cases")),
+
 ]
 
 
@@ -607,6 +677,27 @@ WORDING = {
     'warmup-schedule-no-epochs': 'total_epochs must be >= 1, got 0',
     'warmup-schedule-negative-warmup': 'warmup_epochs must be >= 0, got -1',
     'warmup-schedule-factor-not-a-number': 'start_factor must be a real number, not str',
+    'quantize-empty': 'quantize_int8: cannot quantize an empty tensor',
+    'quantize-nan': 'quantize_int8: the tensor holds NaN or inf, which has no int8 value',
+    'quantize-model-without-linear': 'quantize_model: the model has no Linear layer to quantize',
+    'prune-sparsity-above-one': 'magnitude_prune: sparsity must be in [0, 1], got 1.5',
+    'low-rank-of-a-vector': 'low_rank_approximate: expects a matrix, got shape (3,)',
+    'kv-cache-full': 'KVCache: full (1 positions)',
+    'kv-cache-update-wrong-shape': 'KVCache.update: key must have shape (1, 1, 1, 2), got '
+                                   '(1, 1, 2, 2)',
+    'kv-cache-generation-too-long':
+        'generate with a KV cache: prompt (2) + new tokens (3) exceed max_seq_len 3; the cache '
+        'holds positions, it cannot slide the window',
+    'tiled-matmul-mismatch': 'tiled_matmul: shape mismatch, (2, 3) @ (4, 5) (inner dimensions '
+                             '3 and 4)',
+    'tiled-matmul-tile-zero': 'tiled_matmul: tile_size must be a positive int, got 0',
+    'vectorized-matmul-vector': 'vectorized_matmul: operands must be 2D+ arrays, got shapes '
+                                '(3,) and (3, 2)',
+    'benchmark-result-empty': "BenchmarkResult 'x': no values",
+    'benchmark-no-repeats': 'measure: repeats must be an int >= 1, got 0',
+    'profiler-no-iterations': 'Profiler: iterations must be >= 1, got 0',
+    'submission-with-nan': 'save_submission: the submission holds NaN or infinity, which JSON '
+                           'cannot store',
 }
 
 

@@ -2,6 +2,7 @@
 checked against torch twins rather than only "not None"."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +10,11 @@ from properties import checks, laws, networks, target
 from properties import strategies as S
 from properties.report import expect_close
 from properties.tolerances import rounding
+
+pytestmark = pytest.mark.plan(
+    "02:gradient_flow", "03:gradient_flow", "04:gradient_flow", "05:gradient_flow",
+    "02:integration", "03:integration", "04:integration", "05:integration",
+    "03:numerical_stability")
 
 F64 = np.dtype(np.float64)
 

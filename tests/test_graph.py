@@ -2,11 +2,14 @@
 which tensors hold ``.grad`` (in tests/test_autograd_laws.py, over every registry op)."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from properties import checks, graph
 from properties import strategies as S
+
+pytestmark = pytest.mark.plan("05:core", "05:edge_cases", "05:memory_performance", "05:shapes")
 
 
 @given(data=st.data())

@@ -1,8 +1,11 @@
 """Memoization (module 17): a KV cache changes the cost of generation, not its tokens."""
 
+import pytest
 from hypothesis import given
 
 from properties import memoization as M
+
+pytestmark = pytest.mark.plan("17:core", "17:integration", "17:memory_performance", "17:edge_cases")
 
 
 @given(case=M.cache_cases())

@@ -5,6 +5,7 @@ their definitions; Dropout against its closed form (each element dropped or scal
 """
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,6 +15,9 @@ from properties import networks, target
 from properties import strategies as S
 from properties.report import expect_close
 from properties.tolerances import rounding, tolerance_for
+
+pytestmark = pytest.mark.plan(
+    "03:core", "03:api_consistency", "03:edge_cases", "03:shapes", "03:gradient_flow")
 
 F64 = np.dtype(np.float64)
 sizes = st.integers(1, 5)

@@ -10,6 +10,11 @@ from hypothesis import strategies as st
 from oracles import models as twins
 from properties import models, mutation, samples, target
 
+pytestmark = pytest.mark.plan(
+    "09:integration", "11:integration", "12:integration", "13:core", "13:gradient_flow",
+    "13:integration", "13:shapes", "13:numerical_stability", "11:gradient_flow",
+    "12:gradient_flow", "09:gradient_flow")
+
 
 @given(case=models.gpt_cases())
 def test_gpt_logits_and_every_gradient_match_torch(case):

@@ -17,6 +17,7 @@ each_dtype = pytest.mark.parametrize("dtype", DTYPES, ids=str)
 
 @each_op
 @each_dtype
+@pytest.mark.plan("core", "shapes", "numerical_stability")
 @given(data=st.data())
 def test_forward_matches_torch(op, dtype, data):
     checks.fail_fast(op, dtype)
@@ -25,6 +26,7 @@ def test_forward_matches_torch(op, dtype, data):
 
 @each_op_where("backward")
 @each_dtype
+@pytest.mark.plan("gradient_flow", "05:core")
 @given(data=st.data())
 def test_backward_matches_torch(op, dtype, data):
     checks.fail_fast(op, dtype)
@@ -32,6 +34,7 @@ def test_backward_matches_torch(op, dtype, data):
 
 
 @each_op_where("finite_differences")
+@pytest.mark.plan("gradient_flow", "numerical_stability", "05:numerical_stability")
 @given(data=st.data())
 def test_backward_matches_finite_differences(op, data):
     checks.fail_fast(op, np.dtype(np.float64))

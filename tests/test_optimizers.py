@@ -11,6 +11,10 @@ from properties import optimizers as O
 from properties import target
 from properties.report import expect_close
 
+pytestmark = pytest.mark.plan(
+    "06:core", "06:gradient_flow", "06:edge_cases", "06:api_consistency",
+    "06:numerical_stability")
+
 KINDS = list(O.KINDS)
 
 

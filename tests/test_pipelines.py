@@ -4,8 +4,13 @@ the loss; a small CNN learns to tell bars apart. Scenarios, not properties: the 
 initialisation is part of what is tested, so NumPy's global generator is seeded."""
 
 import numpy as np
+import pytest
 
 from properties import target
+
+pytestmark = pytest.mark.plan(
+    "09:real_world", "10:integration", "10:real_world", "11:real_world", "12:real_world",
+    "13:real_world", "11:integration", "12:gradient_flow")
 
 
 def _next_token_loss(tt, model, ids):

@@ -2,9 +2,13 @@
 coarser, int8 values equal torch's quantize_per_tensor/per_channel, torch's observer
 parameters, and QuantizedLinear against F.linear on the dequantized weight."""
 
+import pytest
 from hypothesis import given
 
 from properties import quantization as Q
+
+pytestmark = pytest.mark.plan(
+    "15:core", "15:edge_cases", "15:numerical_stability", "15:shapes", "15:integration")
 
 
 @given(case=Q.quant_cases())

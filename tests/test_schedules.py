@@ -12,6 +12,8 @@ from properties import schedules as P
 from properties import target
 from properties.report import expect_close
 
+pytestmark = pytest.mark.plan("07:core", "07:edge_cases", "07:numerical_stability")
+
 
 def schedules():
     return target.get()

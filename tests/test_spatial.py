@@ -3,6 +3,7 @@ BatchNorm2d's running statistics against torch, the max-pool gradient going only
 window's maximum, and the output-shape formula of every windowed layer."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,6 +14,8 @@ from properties import strategies as S
 from properties import target
 from properties.report import expect_close
 from properties.tolerances import tolerance_for
+
+pytestmark = pytest.mark.plan("09:core", "09:shapes", "09:gradient_flow", "09:edge_cases")
 
 F32 = np.dtype(np.float32)
 

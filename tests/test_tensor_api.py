@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from properties import checks, target, tensor_api
 from properties import strategies as S
 
+pytestmark = pytest.mark.plan("01:core", "01:api_consistency", "01:edge_cases", "01:shapes")
+
 
 @given(data=st.data())
 def test_len_is_the_first_axis_and_a_scalar_has_none(data):

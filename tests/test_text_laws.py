@@ -3,6 +3,7 @@ equivariance, LayerNorm's invariance to shift and scale, a GPT's logits ignoring
 tokens. Inputs are drawn; each law is checked on the target alone."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -13,6 +14,10 @@ from properties import models, target
 from properties import strategies as S
 from properties.report import expect_close
 from properties.tolerances import tolerance_for
+
+pytestmark = pytest.mark.plan(
+    "11:core", "11:shapes", "12:core", "12:shapes", "12:edge_cases", "13:edge_cases",
+    "13:numerical_stability")
 
 
 @st.composite

@@ -4,11 +4,14 @@ round-trips, never emits more tokens than characters, encodes by its own merges 
 order, and learns each merge as a most frequent pair. The laws are in
 :mod:`properties.tokenizers`; these are their bindings to generated corpora and texts."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from properties import target
 from properties import tokenizers as T
+
+pytestmark = pytest.mark.plan("10:core", "10:edge_cases", "10:shapes", "10:api_consistency")
 
 
 @given(corpus=T.char_corpora, data=st.data())

@@ -1,11 +1,14 @@
 """The Trainer (Module 07) against a hand-written torch loop, and its own invariants:
 checkpoint resume, evaluate purity, gradient accumulation, the learning rate applied."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from properties import resume
 from properties import training as T
+
+pytestmark = pytest.mark.plan("07:core", "07:integration", "07:gradient_flow", "07:api_consistency")
 
 
 @given(case=T.training_cases())

@@ -6,7 +6,9 @@ from hypothesis import settings
 
 from properties.stateful import HYPER, machine_for
 
-pytestmark = pytest.mark.slow  # seconds each: started first (see conftest)
+# seconds each: started first (see conftest)
+pytestmark = [pytest.mark.slow,
+              pytest.mark.plan("06:integration", "07:integration", "06:core", "07:core")]
 
 for _kind in sorted(HYPER):
     _machine = machine_for(_kind)

@@ -97,7 +97,11 @@ def generate_submission(baseline_report: BenchmarkReport,
 
 def save_submission(submission: dict[str, Any], filepath: str = "submission.json") -> str:
     """Write ``submission`` as JSON atomically; returns ``filepath``."""
-    text = json.dumps(submission, indent=2, allow_nan=False)
+    try:
+        text = json.dumps(submission, indent=2, allow_nan=False)
+    except ValueError:
+        raise ValueError("save_submission: the submission holds NaN or infinity, which JSON "
+                         "cannot store") from None
     directory = os.path.dirname(os.path.abspath(filepath))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".submission-", suffix=".tmp")
     try:

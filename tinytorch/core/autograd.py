@@ -22,6 +22,13 @@ import numpy as np
 _mode = threading.local()
 
 
+def enable_autograd(quiet: bool = False) -> None:
+    """Upstream's switch that patches autograd into its Tensor after module 05. Here the
+    Tensor records its graph from the start, so there is nothing to enable; the name exists
+    so that code written against upstream's API runs unchanged."""
+    return None
+
+
 def is_grad_enabled() -> bool:
     """Whether new operations are recorded for backward (``True`` unless inside ``no_grad``)."""
     return getattr(_mode, "enabled", True)

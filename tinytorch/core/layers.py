@@ -168,3 +168,7 @@ class Dropout(Module):
             return x * np.zeros(x.shape, dtype=x.dtype)
         keep = (np.random.random(x.shape) >= self.p).astype(x.dtype)
         return x * (keep / np.asarray(1.0 - self.p, dtype=x.dtype))
+
+
+# Upstream's name for the base class of layers (module 03); the same class here.
+Layer = Module

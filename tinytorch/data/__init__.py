@@ -1,0 +1,1 @@
+"""Data loading at upstream's path (module 08, ``tinytorch.data.loader``)."""
