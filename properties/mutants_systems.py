@@ -278,3 +278,23 @@ def _linear_caches_gram(orig: Any) -> Any:
 mutant("linear_caches_batch_squared_buffer", "memory",
        "Linear keeps a batch x batch Gram matrix of its input, so memory grows with batch^2",
        layers__Linear__forward=_linear_caches_gram)
+
+
+def _loader_copies_dataset(orig: Any) -> Any:
+    def batches(self: Any, order: np.ndarray, epoch: int) -> Any:
+        # "shuffle" by materialising the whole epoch in order first, then slicing it
+        everything = [self.dataset[int(i)] for i in order]
+        copied = _m("dataloader")._collate(everything)
+        dl = _m("dataloader")
+        for part in dl.batch_slices(len(order), self.batch_size, self.drop_last):
+            pieces = copied if isinstance(copied, tuple) else (copied,)
+            out = tuple(dl.Tensor(p.data[part]) for p in pieces)
+            yield out if isinstance(copied, tuple) else out[0]
+        self.epoch = epoch + 1
+
+    return batches
+
+
+mutant("dataloader_copies_the_dataset", "memory",
+       "the DataLoader builds the whole shuffled epoch as one copy before slicing batches",
+       dataloader__DataLoader___batches=_loader_copies_dataset)
