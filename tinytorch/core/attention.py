@@ -1,9 +1,13 @@
 """Attention (upstream's ``tinytorch.core.attention``): scaled dot-product attention and
-multi-head self-attention, composed of Tensor operations so autograd needs nothing new.
+multi-head self-attention.
 
 Mask convention (upstream's): a mask holds 1 (or True) where a query may attend to a key
 and 0 where it may not; it broadcasts against the (..., queries, keys) scores. Blocked
 scores become -inf before the softmax, so they get exactly zero weight and no gradient.
+
+Three nodes make the attention core: the scores ``Q K^T / sqrt(d)`` with the mask applied
+(one node, :class:`AttentionScoresFunction`), the softmax over the keys, and the product
+with ``V``. Splitting the heads and merging them back are one node each.
 """
 
 from __future__ import annotations
@@ -13,8 +17,58 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core.activations import softmax
+from tinytorch.core.autograd import Function, unbroadcast
 from tinytorch.core.layers import Linear, Module
-from tinytorch.core.tensor import Tensor, where
+from tinytorch.core.tensor import Tensor, _check_matmul
+
+
+class AttentionScoresFunction(Function):
+    """``Q K^T * scale`` over the last two dims, set to -inf where ``blocked`` (a fixed
+    boolean array that broadcasts against the scores, or None). Backward: the gradient of
+    the scores, zeroed where blocked and scaled, goes to ``Q`` through ``K`` and to ``K``
+    through ``Q`` (each summed back over broadcast batch dims)."""
+
+    def forward(self, q: np.ndarray, k: np.ndarray) -> np.ndarray:
+        self.q, self.k = q, k
+        scores = np.matmul(q, np.swapaxes(k, -1, -2))
+        scores *= self.params["scale"]
+        if self.params["blocked"] is not None:
+            np.copyto(scores, -np.inf, where=self.params["blocked"])
+        return scores
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        g = grad * self.params["scale"]
+        if self.params["blocked"] is not None:
+            np.copyto(g, 0, where=self.params["blocked"])
+        q_wants, k_wants = (t.requires_grad for t in self.inputs)
+        grad_q = unbroadcast(np.matmul(g, self.k), self.q.shape) if q_wants else None
+        grad_k = unbroadcast(np.matmul(np.swapaxes(g, -1, -2), self.q), self.k.shape) \
+            if k_wants else None
+        return grad_q, grad_k
+
+
+class SplitHeadsFunction(Function):
+    """(batch, seq, heads * d) -> (batch, heads, seq, d): a reshape and a transpose."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        batch, seq, _ = x.shape
+        return x.reshape(batch, seq, self.params["heads"], -1).transpose(0, 2, 1, 3)
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        batch, heads, seq, d = grad.shape
+        return (grad.transpose(0, 2, 1, 3).reshape(batch, seq, heads * d),)
+
+
+class MergeHeadsFunction(Function):
+    """(batch, heads, seq, d) -> (batch, seq, heads * d): the inverse of the split."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        batch, heads, seq, d = x.shape
+        return x.transpose(0, 2, 1, 3).reshape(batch, seq, heads * d)
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        batch, seq, _ = grad.shape
+        return (grad.reshape(batch, seq, self.params["heads"], -1).transpose(0, 2, 1, 3),)
 
 
 def create_causal_mask(seq_len: int) -> Tensor:
@@ -42,19 +96,32 @@ def scaled_dot_product_attention(Q: Tensor, K: Tensor, V: Tensor, mask: Any = No
     if Q.shape[-1] != K.shape[-1] or K.shape[-2] != V.shape[-2]:
         raise ValueError(f"attention: Q {Q.shape} and K {K.shape} must share the last dim, "
                          f"K and V {V.shape} the number of keys")
-    scores = (Q @ K.transpose(-2, -1)) * (1.0 / np.sqrt(Q.shape[-1]))
+    _check_matmul(Q.shape, K.shape[:-2] + K.shape[:-3:-1])  # Q @ K^T: its errors, as before
+    shape = np.broadcast_shapes(Q.shape[:-2], K.shape[:-2]) + (Q.shape[-2], K.shape[-2])
     allowed = None
     if mask is not None:
-        allowed = _allowed(mask, scores.shape)
+        allowed = _allowed(mask, shape)
     if causal:
-        below = np.tril(np.ones(scores.shape[-2:], dtype=bool))
+        below = np.tril(np.ones(shape[-2:], dtype=bool))
         allowed = below if allowed is None else allowed & below
     if allowed is not None:
-        if not np.all(np.any(np.broadcast_to(allowed, scores.shape), axis=-1)):
-            raise ValueError("attention mask blocks every key for some query")
-        scores = where(allowed, scores, -np.inf)
+        _check_every_query_sees_a_key(allowed, shape)
+    scores = AttentionScoresFunction.apply(
+        Q, K, scale=float(1.0 / np.sqrt(Q.shape[-1])),
+        blocked=None if allowed is None else ~allowed)
     weights = softmax(scores, -1)
     return weights @ V, weights
+
+
+def _check_every_query_sees_a_key(allowed: np.ndarray, shape: tuple[int, ...]) -> None:
+    """Raise unless every row of the scores (of ``shape``) keeps a key. The mask is
+    reduced over the keys at its own (broadcastable) size, not at the scores' size."""
+    if np.broadcast_shapes(allowed.shape, shape) != shape:
+        np.broadcast_to(allowed, shape)  # raises NumPy's error, as it always did
+    padded = allowed.reshape((1,) * (len(shape) - allowed.ndim) + allowed.shape)
+    per_row = np.any(np.broadcast_to(padded, padded.shape[:-1] + shape[-1:]), axis=-1)
+    if not np.all(np.broadcast_to(per_row, shape[:-1])):
+        raise ValueError("attention mask blocks every key for some query")
 
 
 class MultiHeadAttention(Module):
@@ -79,8 +146,7 @@ class MultiHeadAttention(Module):
         self.out_proj = Linear(embed_dim, embed_dim)
 
     def _split(self, x: Tensor) -> Tensor:
-        batch, seq, _ = x.shape
-        return x.reshape(batch, seq, self.num_heads, self.head_dim).transpose(1, 2)
+        return SplitHeadsFunction.apply(x, heads=self.num_heads)
 
     def forward(self, x: Tensor, mask: Any = None, causal: bool = False) -> Tensor:
         if x.ndim != 3 or x.shape[-1] != self.embed_dim:
@@ -93,6 +159,4 @@ class MultiHeadAttention(Module):
         heads, _ = scaled_dot_product_attention(
             self._split(self.q_proj(x)), self._split(self.k_proj(x)),
             self._split(self.v_proj(x)), mask=mask, causal=causal)
-        batch, seq = x.shape[:2]
-        merged = heads.transpose(1, 2).reshape(batch, seq, self.embed_dim)
-        return self.out_proj(merged)
+        return self.out_proj(MergeHeadsFunction.apply(heads, heads=self.num_heads))

@@ -18,10 +18,14 @@ class EmbeddingFunction(Function):
         return weight[self.params["ids"]]
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
-        ids = self.params["ids"]
-        table = np.zeros((self.rows, grad.shape[-1]), dtype=grad.dtype)
-        np.add.at(table, ids.reshape(-1), grad.reshape(-1, grad.shape[-1]))
-        return (table,)
+        # Row r of the table sums the gradients of every position holding id r: one
+        # bincount over (id, column) slots, far faster than np.add.at (it sums in float64,
+        # then the table takes the gradient's dtype).
+        width = grad.shape[-1]
+        slots = self.params["ids"].reshape(-1, 1) * width + np.arange(width)
+        table = np.bincount(slots.reshape(-1), weights=grad.reshape(-1),
+                            minlength=self.rows * width)
+        return (table.reshape(self.rows, width).astype(grad.dtype, copy=False),)
 
 
 def token_ids(ids: Any, vocab_size: int) -> np.ndarray:

@@ -12,7 +12,43 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.core.autograd import Function
 from tinytorch.core.tensor import Tensor
+
+
+class LinearFunction(Function):
+    """``x @ weight (+ bias)`` as one node; an input that does not require grad gets no
+    gradient computed. The products keep ``x``'s batch dims: NumPy runs one GEMM per leading
+    index, each small enough that BLAS runs it on one thread (a multi-threaded GEMM is
+    faster on an idle machine, but many times slower when another process holds a core);
+    the weight's gradient sums the per-index products."""
+
+    def forward(self, x: np.ndarray, weight: np.ndarray, *bias: np.ndarray) -> np.ndarray:
+        self.x, self.weight = x, weight
+        out = np.matmul(x, weight)
+        if bias:
+            if np.result_type(out, bias[0]) == out.dtype:
+                out += bias[0]  # a fresh array: add in place
+            else:
+                out = out + bias[0]
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        wants = [t.requires_grad for t in self.inputs]
+        x = self.x
+        grad_x = np.matmul(grad, self.weight.T) if wants[0] else None
+        grad_w = None
+        if wants[1]:
+            if x.ndim == 1:
+                grad_w = np.multiply.outer(x, grad)
+            else:
+                grad_w = np.matmul(np.swapaxes(x, -1, -2), grad)
+                if grad_w.ndim > 2:
+                    grad_w = grad_w.sum(axis=tuple(range(grad_w.ndim - 2)))
+        if len(wants) == 2:
+            return grad_x, grad_w
+        grad_b = grad.reshape(-1, grad.shape[-1]).sum(axis=0) if wants[2] else None
+        return grad_x, grad_w, grad_b
 
 
 class Module:
@@ -128,8 +164,11 @@ class Linear(Module):
                 f"Linear({self.in_features}, {self.out_features}) expects input whose last "
                 f"dimension is {self.in_features}, got shape {x.shape}"
             )
-        out = x @ self.weight
-        return out + self.bias if self.bias is not None else out
+        if not isinstance(x, Tensor):  # an array, as ``array @ weight`` would take it
+            x = self.weight._lift(x)
+        if self.bias is None:
+            return LinearFunction.apply(x, self.weight)
+        return LinearFunction.apply(x, self.weight, self.bias)
 
 
 class Sequential(Module):

@@ -51,15 +51,20 @@ def _flag(owner: str, name: str, value: Any) -> bool:
     return bool(value)
 
 
-def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
-    """``start + weight * (end - start)`` written as torch's ``lerp`` kernel writes it.
+def _lerp_into(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+    """``start += weight * (end - start)``, in place, written as torch's ``lerp`` kernel
+    writes it.
 
     torch switches to ``end - (end - start) * (1 - weight)`` for weights of 0.5 and more, which
     is exact at ``weight = 1`` (Adam with ``beta1 = 0`` keeps exactly the last gradient).
     """
+    step = end - start
     if abs(weight) < 0.5:
-        return start + weight * (end - start)
-    return end - (end - start) * (1.0 - weight)
+        step *= weight
+        start += step
+    else:
+        step *= 1.0 - weight
+        np.subtract(end, step, out=start)
 
 
 # ----------------------------------------------------------------------------- base class
@@ -390,20 +395,32 @@ class Adam(Optimizer):
             else:
                 grad = grad + self.weight_decay * p.data
 
+        # The same operations, in the same order, as the formulas above (so the same
+        # roundings), written in place to spare temporaries.
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg[...] = _lerp(exp_avg, grad, 1.0 - beta1)
+        _lerp_into(exp_avg, grad, 1.0 - beta1)
         exp_avg_sq *= beta2
-        exp_avg_sq += (1.0 - beta2) * grad * grad
+        square = (1.0 - beta2) * grad
+        square *= grad
+        exp_avg_sq += square
 
         bias_correction1, bias_correction2 = self._bias_corrections(step)
         step_size = lr / bias_correction1
         bias_correction2_sqrt = bias_correction2**0.5
         if self.amsgrad:
             np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
-            denom = np.sqrt(state["max_exp_avg_sq"]) / bias_correction2_sqrt + self.eps
+            denom = np.sqrt(state["max_exp_avg_sq"])
         else:
-            denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + self.eps
-        p.data = (p.data + (-step_size) * exp_avg / denom).astype(p.dtype, copy=False)
+            denom = np.sqrt(exp_avg_sq)
+        denom /= bias_correction2_sqrt
+        denom += self.eps
+        update = (-step_size) * exp_avg
+        update /= denom
+        if update.dtype == np.result_type(update, p.data):
+            update += p.data  # a fresh array: p.data itself is never written to
+        else:
+            update = update + p.data
+        p.data = update.astype(p.dtype, copy=False)
 
 
 class AdamW(Adam):

@@ -23,21 +23,44 @@ __all__ = ["GPT", "MLP", "LayerNorm", "TransformerBlock", "create_causal_mask"]
 
 
 class LayerNormFunction(Function):
+    """One node for the whole normalisation. Rows are the input's normalised dims flattened
+    (``(rows, n)``); each row's sums are matrix-vector products, which NumPy runs far faster
+    than reductions over a short last axis. ``normed`` and ``inv_std`` keep the input's
+    shape (``inv_std`` with the normalised dims as 1s)."""
+
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
         self.axes = tuple(range(x.ndim - weight.ndim, x.ndim))
-        centered = x - x.mean(axis=self.axes, keepdims=True)
-        variance = (centered * centered).mean(axis=self.axes, keepdims=True)
-        self.inv_std = 1.0 / np.sqrt(variance + self.params["eps"])
-        self.normed, self.weight = centered * self.inv_std, weight
-        return (self.normed * weight + bias).astype(x.dtype, copy=False)
+        n = weight.size
+        rows = x.reshape(-1, n)
+        # rows @ average: each row's mean (float16 is averaged in float32, as np.mean does)
+        self.average = np.full(n, 1.0 / n, dtype=np.result_type(x.dtype, np.float32))
+        centered = rows - (rows @ self.average)[:, None]
+        inv_std = 1.0 / np.sqrt((centered * centered) @ self.average + self.params["eps"])
+        centered *= inv_std[:, None]
+        self.normed = centered.reshape(x.shape)
+        self.inv_std = inv_std.reshape(x.shape[:x.ndim - weight.ndim] + (1,) * weight.ndim)
+        self.weight = weight
+        out = centered * weight.reshape(n)
+        if out.dtype == np.result_type(out, bias):
+            out += bias.reshape(n)
+        else:
+            out = out + bias.reshape(n)
+        return out.reshape(x.shape).astype(x.dtype, copy=False)
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        g = grad * self.weight
-        mean_g = g.mean(axis=self.axes, keepdims=True)
-        mean_gy = (g * self.normed).mean(axis=self.axes, keepdims=True)
-        grad_x = self.inv_std * (g - mean_g - self.normed * mean_gy)
-        leading = tuple(range(grad.ndim - self.weight.ndim))
-        return grad_x, (grad * self.normed).sum(axis=leading), grad.sum(axis=leading)
+        n = self.weight.size
+        upstream = grad.reshape(-1, n)
+        normed = self.normed.reshape(-1, n)
+        g = np.multiply(upstream, self.weight.reshape(n),  # the dtype all the terms promote to
+                        dtype=np.result_type(upstream, self.weight, normed, self.inv_std))
+        mean_g = g @ self.average
+        mean_gy = np.einsum("ij,ij->i", g, normed) * (1.0 / n)
+        g -= mean_g[:, None]
+        g -= normed * mean_gy[:, None]
+        g *= self.inv_std.reshape(-1, 1)
+        grad_w = np.einsum("ij,ij->j", upstream, normed).reshape(self.weight.shape)
+        grad_b = upstream.sum(axis=0).reshape(self.weight.shape)
+        return g.reshape(grad.shape), grad_w, grad_b
 
 
 class LayerNorm(Module):
