@@ -9,6 +9,7 @@ back plain NumPy values, so the laws never see the difference.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -123,11 +124,12 @@ def rows_seen(modules: list[Any]) -> Iterator[list[tuple[int, ...]]]:
     seen: list[tuple[int, ...]] = []
 
     def spy(module: Any) -> Callable[..., Any]:
-        plain = type(module).forward
+        plain = module.forward  # bound: its signature is what callers inspect
 
+        @functools.wraps(plain)
         def forward(x: Any, *args: Any, **kwargs: Any) -> Any:
             seen.append(tuple(np.shape(_tt().array(x))))
-            return plain(module, x, *args, **kwargs)
+            return plain(x, *args, **kwargs)
 
         return forward
 

@@ -235,6 +235,7 @@ def build(dest: Path, bugs: Sequence[str] = ()) -> Path:
     the directory to pass as ``--target``."""
     package = dest / "tinytorch"
     shutil.copytree(BUNDLED, package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.rmtree(package / "data")  # the bundled re-export: the fake's loader lives there
     (package / "data").mkdir()
     (package / "data" / "__init__.py").write_text("")
     for old, new in _MOVES.items():

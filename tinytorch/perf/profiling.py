@@ -11,6 +11,7 @@ them is counted without a formula for the composition.
 
 from __future__ import annotations
 
+import functools
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -67,10 +68,11 @@ def _recording(model: Any, record: Callable[[Any, tuple, Any], None]) -> Iterato
     found = [m for m in _modules(model) if isinstance(m, counted)]
 
     def wrap(module: Any) -> Callable[..., Any]:
-        plain = type(module).forward
+        plain = module.forward  # bound: its signature is what callers inspect
 
+        @functools.wraps(plain)
         def forward(*args: Any, **kwargs: Any) -> Any:
-            out = plain(module, *args, **kwargs)
+            out = plain(*args, **kwargs)
             record(module, args, out)
             return out
 
