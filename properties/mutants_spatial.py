@@ -105,3 +105,8 @@ def _evaluation_by_batch_statistics(orig: Any) -> Any:
 mutant("batch_norm_evaluates_with_batch_statistics", "op:batch_norm2d",
        "BatchNorm2d in evaluation mode normalises by the batch's statistics, not the running ones",
        spatial__BatchNorm2d__forward=_evaluation_by_batch_statistics)
+
+
+mutant("batch_norm_state_dict_drops_running_stats", "spatial",
+       "BatchNorm2d's state_dict holds its weight and bias only, not its running statistics",
+       spatial__BatchNorm2d__buffer_names=lambda orig: ())

@@ -110,3 +110,23 @@ def test_windowed_layers_output_shapes_follow_the_formula(data):
     assert got == (n, out_channels, *sides), (
         f"{layer}(kernel={kernel}, stride={stride}, padding={padding}, dilation={dilation}) on "
         f"{(n, c, h, w)} gave shape {got}, the formula {(n, out_channels, *sides)}")
+
+
+@pytest.mark.plan("09:export_import", "07:edge_cases")
+@given(channels=st.integers(1, 3), data=st.data())
+def test_batch_norm_state_dict_carries_the_running_statistics(channels, data):
+    """A trained BatchNorm2d's state_dict, loaded into a fresh layer, gives the same
+    evaluation output: the running statistics travel with the parameters (a checkpoint that
+    drops them evaluates with mean 0 and variance 1)."""
+    tt = target.get()
+    trained, fresh = (tt.shortest("BatchNorm2d", channels) for _ in range(2))
+    for model in (trained, fresh):
+        tt.need_attribute(model, "state_dict", "core.spatial.BatchNorm2d")
+    x = data.draw(S.values(F32, (3, channels, 2, 2), 1.0, 4.0), label="training batch")
+    tt.call_layer(trained, tt.tensor(x), training=True)
+    fresh.load_state_dict(trained.state_dict())
+    probe = data.draw(S.values(F32, (2, channels, 2, 2)), label="evaluation input")
+    outs = [tt.array(tt.call_layer(m, tt.tensor(probe), training=False))
+            for m in (trained, fresh)]
+    expect_close(outs[1], outs[0], what="a layer loaded from a trained BatchNorm2d's "
+                 "state_dict evaluates differently (its running statistics were not saved)")

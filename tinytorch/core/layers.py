@@ -88,6 +88,18 @@ class Module:
     def parameters(self) -> list[Tensor]:
         return [p for _, p in self.named_parameters()]
 
+    # Arrays that are state but not parameters (BatchNorm's running statistics): saved and
+    # loaded with the parameters, never trained. A subclass lists their attribute names.
+    buffer_names: tuple[str, ...] = ()
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Module, str]]:
+        """(dotted name, owning module, attribute) of every buffer below this module."""
+        for name in self.buffer_names:
+            yield prefix + name, self, name
+        for name, value in self._children():
+            if isinstance(value, Module):
+                yield from value.named_buffers(f"{prefix}{name}.")
+
     def modules(self) -> Iterator[Module]:
         yield self
         for _, value in self._children():
@@ -109,29 +121,40 @@ class Module:
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter's array, keyed by its dotted name."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """Copies of every parameter's and buffer's array, keyed by its dotted name (as
+        torch's: ``bn.running_mean`` beside ``bn.weight``)."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update({name: np.array(getattr(owner, attr))
+                      for name, owner, attr in self.named_buffers()})
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy arrays into the parameters, after checking every name and shape first."""
+        """Copy arrays into the parameters and buffers, after checking every name and shape
+        first (a failed load changes nothing)."""
         params = dict(self.named_parameters())
-        missing = sorted(set(params) - set(state))
-        unexpected = sorted(set(state) - set(params))
+        buffers = {name: (owner, attr) for name, owner, attr in self.named_buffers()}
+        current = {**{n: p.data for n, p in params.items()},
+                   **{n: np.asarray(getattr(o, a)) for n, (o, a) in buffers.items()}}
+        missing = sorted(set(current) - set(state))
+        unexpected = sorted(set(state) - set(current))
         if missing or unexpected:
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
         arrays = {}
-        for name, p in params.items():
+        for name, now in current.items():
             value = state[name].data if isinstance(state[name], Tensor) else state[name]
             array = np.asarray(value)
             if array.dtype.kind not in "biuf":
                 raise TypeError(f"load_state_dict: {name} holds dtype {array.dtype}, not numbers")
-            if array.shape != p.shape:
+            if array.shape != now.shape:
                 raise ValueError(
-                    f"load_state_dict: {name} has shape {array.shape}, the model expects {p.shape}"
+                    f"load_state_dict: {name} has shape {array.shape}, the model expects "
+                    f"{now.shape}"
                 )
-            arrays[name] = array.astype(p.dtype, copy=True)
+            arrays[name] = array.astype(now.dtype, copy=True)
         for name, p in params.items():  # only now that every entry is known to fit
             p.data = arrays[name]
+        for name, (owner, attr) in buffers.items():
+            setattr(owner, attr, arrays[name])
 
 
 class Linear(Module):

@@ -261,6 +261,8 @@ class BatchNorm2d(Module):
     ``momentum`` (the running variance takes the *unbiased* batch variance); evaluation
     normalises by the running statistics. ``weight`` ones and ``bias`` zeros at first."""
 
+    buffer_names = ("running_mean", "running_var")  # saved and loaded with the parameters
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
                 or num_features < 1:
