@@ -12,6 +12,7 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,10 @@ def _case(layers: int, rng: np.random.Generator) -> GPTCase:
                    rng.uniform(-1, 1, (8, 32, 64)))
 
 
-def _median(fn, repeats: int) -> float:
+def median_seconds(fn: Callable[[], Any], repeats: int, warmup: int = 0) -> float:
+    """Median wall time of ``repeats`` calls of ``fn``, after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -45,8 +49,8 @@ def measure(depths: tuple[int, ...] = (1, 2, 4, 8), repeats: int = 5) -> list[di
     for layers in depths:
         target_backward, torch_backward = _passes(_case(layers, rng), dtype)
         target_backward(), torch_backward()  # warm-up
-        rows.append({"blocks": layers, "target_s": _median(target_backward, repeats),
-                     "torch_s": _median(torch_backward, repeats)})
+        rows.append({"blocks": layers, "target_s": median_seconds(target_backward, repeats),
+                     "torch_s": median_seconds(torch_backward, repeats)})
     return rows
 
 

@@ -25,7 +25,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -36,17 +35,6 @@ from properties.models import GPTCase, build_gpt
 from properties.networks import build_mlp
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def median_seconds(fn: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def _mlp(rng: np.random.Generator) -> tuple[Callable[[], None], Callable[[], None]]:
@@ -119,7 +107,7 @@ def speed_table(repeats: int) -> list[str]:
     rows = ["| workload | target ms | torch ms | target / torch | goal |", "|---|---|---|---|---|"]
     for name, (make, goal) in WORKLOADS.items():
         target_fn, torch_fn = make(rng)
-        t, o = median_seconds(target_fn, repeats), median_seconds(torch_fn, repeats)
+        t, o = (bench_depth.median_seconds(fn, repeats, warmup=2) for fn in (target_fn, torch_fn))
         rows.append(f"| {name} | {1e3 * t:.2f} | {1e3 * o:.2f} | {t / o:.2f}x | "
                     f"<= {goal}x |")
     return rows

@@ -186,17 +186,14 @@ def check_gpt_profile(shape: GPTShape) -> None:
     model = tt.make("GPT", shape.vocab, shape.embed, shape.layers, shape.heads,
                     max_seq_len=shape.seq)
     profiler = tt.make("Profiler")
-    want_params = sum(int(np.prod(s)) for s in oprof_shapes(shape).values())
+    want_params = sum(int(np.prod(s)) for s in twins.gpt_parameter_shapes(
+        shape.vocab, shape.embed, shape.layers, shape.seq).values())
     got_params = int(profiler.count_parameters(model))
     got_flops = int(profiler.count_flops(model, (1, shape.seq)))
     want_flops = oprof.gpt_flops(shape.vocab, shape.embed, shape.layers, shape.heads, shape.seq)
     if (got_params, got_flops) != (want_params, want_flops):
         fail("Profiler", "GPT profile", f"count_parameters {got_params} (want {want_params}), "
              f"count_flops {got_flops} (torch counts {want_flops})", shape.sample())
-
-
-def oprof_shapes(shape: GPTShape) -> dict[str, tuple[int, ...]]:
-    return twins.gpt_parameter_shapes(shape.vocab, shape.embed, shape.layers, shape.seq)
 
 
 def check_profiled_activation_memory_linear_in_batch(batches: tuple[int, ...] = (32, 64, 128)

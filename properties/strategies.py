@@ -138,15 +138,17 @@ def positive(dtype: np.dtype, shape: tuple[int, ...], low: float = 0.1, high: fl
 
 
 @st.composite
-def distinct(draw: st.DrawFn, dtype: np.dtype, shape: tuple[int, ...], spacing: float = 0.5):
+def distinct(draw: st.DrawFn, dtype: np.dtype, shape: tuple[int, ...], spacing: float = 0.5,
+             offset: float = 2.0):
     """An array whose entries are pairwise at least ``spacing / 2`` apart: no max/min ties.
 
-    A shuffled lattice ``rank * spacing`` plus jitter within a quarter of the spacing.
+    A shuffled lattice ``rank * spacing`` plus jitter within a quarter of the spacing, shifted
+    by a drawn offset within ``±offset`` (0: centred on 0).
     """
     n = int(np.prod(shape))
     ranks = draw(st.permutations(range(n)))
     jitter = draw(values(dtype, (n,), -spacing / 4, spacing / 4))
-    offset = draw(floats(dtype, -2.0, 2.0))
+    offset = draw(floats(dtype, -offset, offset)) if offset else 0.0
     flat = (np.asarray(ranks) - n / 2) * spacing + jitter + offset
     return flat.reshape(shape).astype(dtype)
 

@@ -105,26 +105,16 @@ def training_cases(draw: st.DrawFn, schedules: bool = True, clipping: bool = Tru
         # are all equal gets a gradient of exactly 0 plus rounding noise: a saddle, where
         # Adam blows the noise up until target and torch part for no fault of either (found
         # at the thorough profile). The last layer's weights are drawn distinct instead.
-        last = weights[-1][0]
-        weights[-1] = (draw(_distinct_weights(last.shape), label="last weights"),
-                       weights[-1][1])
+        (n_hidden, _), bias = weights[-1][0].shape, weights[-1][1]
+        bound = 2.0 / np.sqrt(n_hidden)  # mlp_weights's bound: a centred lattice within it
+        weights[-1] = (draw(S.distinct(F64, (n_hidden, n_out), 2 * bound / (n_hidden * n_out),
+                                       offset=0.0), label="last weights"), bias)
     return TrainingCase(x=x, y=y, loss=loss, widths=widths, optimizer=kind,
                         hyper=hyper, epochs=epochs, batch_size=batch_size,
                         shuffle=draw(st.booleans()), seed=draw(st.integers(0, 100)),
                         schedule=schedule, clip_norm=clip, accumulation_steps=k,
                         weights=weights)
 
-
-@st.composite
-def _distinct_weights(draw: st.DrawFn, shape: tuple[int, int]) -> np.ndarray:
-    """Pairwise distinct weights in ±2/sqrt(fan_in): a shuffled lattice of ``n`` steps,
-    each entry jittered within a quarter step (so no two meet)."""
-    n = shape[0] * shape[1]
-    bound = 2.0 / np.sqrt(shape[0])
-    step = 2 * bound / n
-    ranks = np.array(draw(st.permutations(range(n))), dtype=np.float64)
-    jitter = draw(S.values(F64, (n,), -step / 4, step / 4))
-    return ((ranks - (n - 1) / 2) * step + jitter).reshape(shape)
 
 
 # ----------------------------------------------------------------------------- building
