@@ -198,7 +198,7 @@ def _tiles_drop_remainder(orig: Any) -> Any:
     return tiled_matmul
 
 
-mutant("tiled_matmul_drops_remainder_tile", "op:tiled_matmul",
+mutant("tiled_matmul_drops_remainder_tile", "acceleration",
        "the tiled matmul loops over whole tiles only, dropping the remainder rows, columns and "
        "inner slices", acceleration__tiled_matmul=_tiles_drop_remainder)
 
@@ -212,7 +212,7 @@ def _fused_gelu_wrong_cubic(orig: Any) -> Any:
     return fused_gelu
 
 
-mutant("fused_gelu_squares_instead_of_cubes", "op:fused_gelu",
+mutant("fused_gelu_squares_instead_of_cubes", "acceleration",
        "the fused GELU kernel uses x^2 where the formula has x^3",
        acceleration__fused_gelu=_fused_gelu_wrong_cubic)
 
@@ -298,3 +298,58 @@ def _loader_copies_dataset(orig: Any) -> Any:
 mutant("dataloader_copies_the_dataset", "memory",
        "the DataLoader builds the whole shuffled epoch as one copy before slicing batches",
        dataloader__DataLoader___batches=_loader_copies_dataset)
+
+
+def _per_channel_over_127(orig: Any) -> Any:
+    def choose_qparams(x: Any, symmetric: bool = False, axis: int | None = None) -> Any:
+        scale, zero = orig(x, symmetric, axis)
+        if axis is None or symmetric:
+            return scale, zero
+        scale = np.asarray(scale) * 255 / 127  # the symmetric half-range, copied into affine
+        q = _m("quantization")
+        values = q._values(x).astype(np.float64)
+        low = np.minimum(values.min(axis=q._reduce_axes(values.ndim, axis)), 0.0)
+        return scale, np.clip(-128 - np.round(low / scale), -128, 127).astype(np.int64)
+
+    return choose_qparams
+
+
+mutant("per_channel_scale_over_127", "quantization",
+       "per-channel affine scales divide the range by 127 (the symmetric half-range), twice "
+       "the step they need", quantization__choose_qparams=_per_channel_over_127)
+
+
+def _count_tensors(orig: Any) -> Any:
+    def count_parameters(self: Any, model: Any) -> int:
+        return len(_m("profiling").parameters_of(model))  # tensors, not scalars
+
+    return count_parameters
+
+
+mutant("profiler_counts_tensors_not_scalars", "profiling",
+       "count_parameters counts parameter tensors instead of the scalars they hold",
+       profiling__Profiler__count_parameters=_count_tensors)
+
+
+def _memory_of_one_sample(orig: Any) -> Any:
+    def measure_memory(self: Any, model: Any, input_shape: tuple[int, ...]) -> Any:
+        return orig(self, model, (1, *input_shape[1:]))  # profiles a batch of one
+
+    return measure_memory
+
+
+mutant("profiler_memory_of_one_sample", "profiling",
+       "measure_memory profiles a batch of one whatever input shape it is given",
+       profiling__Profiler__measure_memory=_memory_of_one_sample)
+
+
+def _renamed_argument(orig: Any) -> Any:
+    def quantize_int8(x: Any, symmetric: bool = False, axis: int | None = None) -> Any:
+        return orig(x, symmetric, axis)  # upstream's parameter is ``tensor``
+
+    return quantize_int8
+
+
+mutant("quantize_int8_argument_renamed", "conformance",
+       "quantize_int8's first parameter is named x, not upstream's tensor",
+       quantization__quantize_int8=_renamed_argument)

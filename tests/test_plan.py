@@ -31,3 +31,9 @@ def test_plan_markers_name_known_cells():
     with pytest.raises(ValueError, match="unknown module"):
         plan.parse("21:core")
     assert plan.parse("core", ["02"]) == [("02", "core")]
+
+
+def test_an_uncovered_cell_is_reported_empty_and_a_not_applicable_one_is_not():
+    covered = {(m, c): ["t"] for m in plan.MODULES for c in plan.CATEGORIES}
+    del covered[("05", "gradient_flow")], covered[("01", "gradient_flow")]
+    assert plan.empty_cells(covered) == [("05", "gradient_flow")]
